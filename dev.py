@@ -21,7 +21,7 @@ STAMP = VENV / ".yiqiban-installed"
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py itself must explain this on old Pythons
         sys.exit(f"需要 Python 3.11 或更高版本，当前为 {sys.version.split()[0]}")
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == want:

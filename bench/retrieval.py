@@ -8,7 +8,7 @@ Two evaluation sets, each indexed once per method, every method in this one proc
   paraphrase (gold = its entry) plus the calibration queries. This is the closest we have to
   "a user types it their way, the KB states it the official way".
 
-Usage: python bench/retrieval.py [--bq DIR] [--methods ours,bm25,...] [--json]
+Usage: python bench/retrieval.py [--bq DIR] [--sets bq,kb] [--methods ours,bm25,...] [--json]
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class EvalSet:
     pairs: list[tuple[str, str]]
     queries: list[tuple[str, frozenset[str]]]
     notes: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # per query, when queries come from several files
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -104,6 +105,7 @@ def load_kb_set(calibration: Path = CALIBRATION) -> EvalSet:
     pairs = [(e.id, e.title) for e in kb.entries.values()]
     queries = [(p, frozenset([e.id])) for e in kb.entries.values() for p in e.paraphrases]
     n_para = len(queries)
+    sources = ["paraphrases"] * n_para
     notes = []
     n_cal = n_oos = n_unknown = 0
     if calibration.is_file():
@@ -115,6 +117,7 @@ def load_kb_set(calibration: Path = CALIBRATION) -> EvalSet:
                 continue
             n_unknown += not golds & kb.entries.keys()
             queries.append((str(item["query"]), golds))
+            sources.append("calibration")
             n_cal += 1
         notes.append(f"{n_cal} calibration queries ({n_oos} out-of-scope ones skipped)")
         if n_unknown:
@@ -127,6 +130,7 @@ def load_kb_set(calibration: Path = CALIBRATION) -> EvalSet:
         pairs=pairs,
         queries=queries,
         notes=notes,
+        sources=sources,
     )
 
 
@@ -174,13 +178,20 @@ def evaluate(es: EvalSet, methods: Sequence[str]) -> dict[str, Any]:
     texts = [q for q, _ in es.queries]
     golds = [g for _, g in es.queries]
     rows: dict[str, dict[str, float]] = {}
+    by_source: dict[str, dict[str, float]] = {}  # method -> source -> top-1
     for name in methods:
         r, build_s = build_timed(METHODS[name], es.pairs)
         results, ms = timed_search(r, texts)
         rows[name] = {"n": len(texts), **quality(results, golds), **latency(ms), "build_s": build_s}
+        for src in dict.fromkeys(es.sources):
+            picked = [i for i, s in enumerate(es.sources) if s == src]
+            top1 = quality([results[i] for i in picked], [golds[i] for i in picked])["top1"]
+            by_source.setdefault(name, {})[src] = top1
         del r
         print(f"  {es.name}/{name}: done", file=sys.stderr)
     out: dict[str, Any] = {"title": es.title, "notes": es.notes, "methods": rows}
+    if len(set(es.sources)) > 1:  # a held-out subset can tell a different story than the whole
+        out["top1_by_source"] = by_source
     peers = [m for m in rows if m != "ours"]
     if "ours" in rows and peers:
         best = max(peers, key=lambda m: rows[m]["top1"])
@@ -204,7 +215,16 @@ def machine_info() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "loadavg_1min_at_start": os.getloadavg()[0],  # other work on the machine skews latency
     }
+
+
+def describe(m: dict[str, Any]) -> str:
+    """One line for a report's heading: when, where, and how busy the machine was."""
+    return (
+        f"{m['date']}, {m['cpu']} ({m['cores']} cores), Python {m['python']}, "
+        f"1-min load average at start {m['loadavg_1min_at_start']:.2f}"
+    )
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -220,6 +240,15 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {name} | {m['n']} | {m['top1']:.3f} | {m['recall@3']:.3f} | {m['mrr@10']:.3f} "
             f"| {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {m['build_s']:.2f} |"
         )
+    if by_source := result.get("top1_by_source"):
+        srcs = list(next(iter(by_source.values())))
+        lines += [
+            "",
+            "| top-1 by query source | " + " | ".join(srcs) + " |",
+            "|---" + "|---:" * len(srcs) + "|",
+        ]
+        for name, tops in by_source.items():
+            lines.append(f"| {name} | " + " | ".join(f"{tops[s]:.3f}" for s in srcs) + " |")
     if "best_peer" in result:
         lines += [
             "",
@@ -254,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         m = report["machine"]
-        print(f"Retrieval benchmark, {m['date']}, {m['cpu']} ({m['cores']} cores), Python {m['python']}\n")
+        print(f"Retrieval benchmark, {describe(m)}\n")
         print("\n\n".join(markdown(r) for r in report["sets"].values()))
     return 0
 

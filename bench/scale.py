@@ -35,7 +35,16 @@ if str(REPO) not in sys.path:  # run as a script: make `bench` and `knowledge` i
 import jieba  # noqa: E402
 
 from bench.peers import BM25Peer, Retriever  # noqa: E402
-from bench.retrieval import DEFAULT_BQ, Ours, build_timed, latency, machine_info, read_jsonl, timed_search  # noqa: E402
+from bench.retrieval import (  # noqa: E402
+    DEFAULT_BQ,
+    Ours,
+    build_timed,
+    describe,
+    latency,
+    machine_info,
+    read_jsonl,
+    timed_search,
+)
 from knowledge.loader import load_default  # noqa: E402
 
 SEED = 20240601
@@ -283,8 +292,7 @@ def markdown(report: dict[str, Any]) -> str:
     first = next(iter(sizes.values()))
     cols = [c for c in COLUMNS if c[2] in first[c[1]]]  # traced columns only with --tracemalloc
     lines = [
-        f"Scale benchmark, {m['date']}, {m['cpu']} ({m['cores']} cores), Python {m['python']}; "
-        f"{report['queries']} queries per size",
+        f"Scale benchmark, {describe(m)}; {report['queries']} queries per size",
         "",
         "| entries | " + " | ".join(c[0] for c in cols) + " | ours p99 / bm25 p99 |",
         "|---:" * (len(cols) + 2) + "|",

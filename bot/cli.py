@@ -56,7 +56,9 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     out.write("按类别：\n")
     for cat, n in sorted(stats["by_category"].items(), key=lambda kv: -kv[1]):
         out.write(f"  {cat}：{n}\n")
-    out.write(f"问法总数：{stats['phrasings']}，同义词：{stats['synonyms']}，用户词典：{stats['user_words']}\n")
+    out.write(
+        f"问法总数：{stats['phrasings']}，同义词：{stats['synonyms']}，用户词典：{stats['user_words']}\n"
+    )
     return 0
 
 

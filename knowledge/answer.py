@@ -67,7 +67,9 @@ def render(entry: Entry) -> str:
     if entry.source:
         src = entry.source
         cite = "，".join(x for x in (src.issuer, src.doc_number) if x)
-        lines.append(f"来源：{src.title}" + (f"（{cite}）" if cite else "") + (f" {src.url}" if src.url else ""))
+        lines.append(
+            f"来源：{src.title}" + (f"（{cite}）" if cite else "") + (f" {src.url}" if src.url else "")
+        )
     elif isinstance(entry, Policy) and entry.source_url:
         lines.append(f"来源：{entry.source_url}")
     if entry.sample:

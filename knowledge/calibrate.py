@@ -28,7 +28,7 @@ from knowledge.types import Grade, Hit
 
 MIN_PRECISION = 0.9
 _GRID = [round(0.2 + i * 0.01, 2) for i in range(71)]  # 0.20 .. 0.90
-_MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
+_MARGINS = tuple(round(i * 0.02, 2) for i in range(16))  # 0.00 .. 0.30
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +67,8 @@ def collect_cases(kb: KnowledgeBase, calibration_dir: Path) -> list[Case]:
         if isinstance(row, dict) and row.get("gold") in kb.entries:
             q = str(row["query"])
             cases.append(Case(q, frozenset([str(row["gold"])]), tuple(full.search(q, 5))))
-    for q in _read_list(calibration_dir / "unmatched.yaml"):
-        cases.append(Case(str(q), frozenset(), tuple(full.search(str(q), 5))))
+    for item in _read_list(calibration_dir / "unmatched.yaml"):
+        cases.append(Case(str(item), frozenset(), tuple(full.search(str(item), 5))))
     return cases
 
 
@@ -95,9 +95,7 @@ class Outcome:
             "negatives": self.negatives,
             "answer_precision": round(self.answer_precision, 4),
             "answer_coverage": round(self.answered_right / pos, 4),
-            "answer_or_clarify_with_gold": round(
-                (self.answered_right + self.clarified_with_gold) / pos, 4
-            ),
+            "answer_or_clarify_with_gold": round((self.answered_right + self.clarified_with_gold) / pos, 4),
             "negatives_graded_none": round(1 - self.negatives_not_none / neg, 4),
         }
 

@@ -59,7 +59,9 @@ def read_kb_pairs(path: Path) -> list[tuple[str, str]]:
     for lineno, row in _read_jsonl(path):
         eid, question = row.get("id"), row.get("question")
         if not isinstance(eid, str) or not eid or not isinstance(question, str) or not question.strip():
-            raise KnowledgeError(path, str(eid) if eid else None, "id/question", "缺少 id 或 question", lineno)
+            raise KnowledgeError(
+                path, str(eid) if eid else None, "id/question", "缺少 id 或 question", lineno
+            )
         pairs.append((eid, question))
         for p in row.get("paraphrases") or ():
             if isinstance(p, str) and p.strip():

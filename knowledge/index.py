@@ -19,6 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -33,15 +34,16 @@ VIEWS = ("t", "c", "p")  # terms, characters, pinyin
 class Analysis:
     """The features of one text under each view, plus the canonical text used for fuzzy scoring."""
 
-    normalized: str  # the whole text, normalised: what the fuzzy re-ranker compares
+    normalized: str  # the whole text, normalised, synonyms mapped: what rapidfuzz compares
     canonical: str  # content terms only, synonyms mapped
     features: dict[str, Counter[str]]
 
 
 def analyze(text: str, lexicon: Lexicon) -> Analysis:
     """Normalise, segment and expand `text` into the three views."""
-    normalized = normalize(text)
-    terms = lexicon.terms(normalized)
+    tokens = lexicon.canonical_tokens(normalize(text))
+    normalized = "".join(tokens)
+    terms = lexicon.content(tokens)
     canonical = "".join(terms)
     chars = [ch for ch in canonical if not ch.isspace()]
     cgrams: Counter[str] = Counter()
@@ -50,7 +52,7 @@ def analyze(text: str, lexicon: Lexicon) -> Analysis:
             cgrams["".join(chars[i : i + n])] += 1
     syl = [syllable(ch) for ch in chars]
     pgrams: Counter[str] = Counter(syl)
-    pgrams.update(f"{a} {b}" for a, b in zip(syl, syl[1:], strict=False))
+    pgrams.update(f"{a} {b}" for a, b in pairwise(syl))
     return Analysis(normalized, canonical, {"t": Counter(terms), "c": cgrams, "p": pgrams})
 
 

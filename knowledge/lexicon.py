@@ -28,12 +28,13 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # Particles, greetings and politeness that carry no topic. Kept short on purpose: question words
 # such as 怎么 / 多久 / 哪里 distinguish FAQs (how vs how long vs where) and stay in.
-STOPWORDS = frozenset(
-    """的 了 吗 呢 吧 啊 呀 哦 哈 嘛 么 嗯 哎 诶 哪 呐 喔 噢 之 得 地 着 过 和 与 及 或 并 而 且 把 被 给 跟
-    你好 您好 请问 请 问 问下 问问 问一下 想问 想问下 想问一下 打听 咨询一下 一下 麻烦 谢谢 感谢 您 你 你们
-    我 我们 俺 咱 咱们 本人 我想 想 想要 要 就 都 也 还 又 再 是 有 在 这 那 这个 那个 这种 那种 一个 个
-    下 些 点 一些 一点 呗 哟 啦 嘞 哇 喽 好的 好 老师 同志 领导""".split()
-)
+_STOPWORD_TEXT = """
+的 了 吗 呢 吧 啊 呀 哦 哈 嘛 么 嗯 哎 诶 哪 呐 喔 噢 之 得 地 着 过 和 与 及 或 并 而 且 把 被 给 跟
+你好 您好 请问 请 问 问下 问问 问一下 想问 想问下 想问一下 打听 咨询一下 一下 麻烦 谢谢 感谢 您 你 你们
+我 我们 俺 咱 咱们 本人 我想 想 想要 要 就 都 也 还 又 再 是 有 在 这 那 这个 那个 这种 那种 一个 个
+下 些 点 一些 一点 呗 哟 啦 嘞 哇 喽 好的 好 老师 同志 领导
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def _cache_dir() -> Path:
@@ -89,9 +90,16 @@ class Lexicon:
         """Raw jieba segmentation of normalised text, spaces dropped."""
         return [t for t in self.jieba.lcut(text, HMM=True) if not t.isspace()]
 
+    def canonical_tokens(self, text: str) -> list[str]:
+        """Every token with colloquial words mapped to their canonical term."""
+        return [self.synonyms.get(t, t) for t in self.segment(text)]
+
     def terms(self, text: str) -> list[str]:
         """Canonical content terms: synonyms mapped, stop words dropped (unless nothing is left)."""
-        tokens = [self.synonyms.get(t, t) for t in self.segment(text)]
+        return self.content(self.canonical_tokens(text))
+
+    def content(self, tokens: list[str]) -> list[str]:
+        """`tokens` without stop words, or all of them if only stop words were typed."""
         content = [t for t in tokens if t not in self.stopwords]
         return content or tokens
 

@@ -22,6 +22,7 @@ from knowledge.index import InvertedIndex, Weights, analyze
 from knowledge.lexicon import DATA_DIR, Lexicon
 from knowledge.loader import KnowledgeBase, load_default
 from knowledge.normalize import normalize
+from knowledge.schema import Entry
 from knowledge.types import Grade, Hit, Match
 
 
@@ -106,7 +107,7 @@ class Matcher:
         rows = [
             (e.id, text)
             for e in kb
-            for text in (*e.phrasings(), *e.keywords)
+            for text in _indexed_texts(e)
             if not hold_out or (e.id, text) not in hold_out
         ]
         if thresholds is None:
@@ -152,6 +153,13 @@ class Matcher:
             floor = self.thresholds.choice_floor
             shown = tuple(h for h in hits[:3] if h.score >= floor)
         return Match(g, shown, normalize(query))
+
+
+def _indexed_texts(entry: Entry) -> tuple[str, ...]:
+    """The phrasings, plus all keywords as one text: a lone keyword would be a very short
+    document that wins any short question containing it."""
+    bag = " ".join(entry.keywords)
+    return (*entry.phrasings(), bag) if bag else entry.phrasings()
 
 
 _default: Matcher | None = None

@@ -35,7 +35,9 @@ def test_validate_and_stats_on_the_bundled_kb() -> None:
     assert code == 0 and stats["entries"] >= 80 and stats["sample"] > 0
 
 
-def test_validate_names_file_and_line_of_a_broken_entry(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_names_file_and_line_of_a_broken_entry(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (data / "kb_zz.yaml").write_text(
         "category: 测试\nentries:\n  - id: faq-zz\n    kind: faq\n    question: 测试问题\n    sample: true\n",
         encoding="utf-8",
@@ -102,13 +104,17 @@ def test_import_writes_a_loadable_file_and_reports_rejections(data: Path) -> Non
     assert json.loads(text)["hits"][0]["id"] == "imp-1"
 
 
-def test_import_that_would_break_the_kb_is_rolled_back(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_that_would_break_the_kb_is_rolled_back(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     existing = next(iter(sorted(data.glob("kb_*.yaml"))))
     import yaml
 
     first_id = yaml.safe_load(existing.read_text(encoding="utf-8"))["entries"][0]["id"]
     src = data.parent / "dup.jsonl"
-    src.write_text(json.dumps({"id": first_id, "question": "重复编号", "answer": "答案"}) + "\n", encoding="utf-8")
+    src.write_text(
+        json.dumps({"id": first_id, "question": "重复编号", "answer": "答案"}) + "\n", encoding="utf-8"
+    )
     code, _ = run("kb", "import", str(src), "--data", str(data))
     assert code == 1 and "编号重复" in capsys.readouterr().err
     assert not list(data.glob("kb_import_*.yaml"))

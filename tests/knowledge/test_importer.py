@@ -289,7 +289,7 @@ def test_jsonl_with_broken_lines(tmp_path: Path) -> None:
                 "sample": "true",
             },
             {"id": "faq-j4", "answer": "没有问题"},
-            {"id": "faq-j5", "question": "问五", "answer": "答五", "keywords": ["社保", 3]},
+            {"id": "faq-j5", "question": "问五", "answer": "答五", "keywords": ["社保", {"x": 3}]},
             {"id": "faq-j1", "question": "重复", "answer": "重复"},
         ],
     )
