@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from intents.model import Intent, OutOfScopeReason, PetitionType
+from knowledge.yamlio import parse_yaml
 
 BUNDLED_RULES = "intents/data/rules.yaml"
 _CLAUSE_BREAK = re.compile(r"[,.!?;:。、\s]")
@@ -216,7 +217,7 @@ def _compile_rule(spec: RuleSpec) -> Rule:
 def parse_rules(text: str, source: str) -> RuleSet:
     """Validate and compile rules from YAML text; `source` names the file in errors."""
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as e:
         raise RuleFileError(source, f"not valid YAML: {e}") from e
     if not isinstance(raw, dict):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from intents.credit_code import is_valid_credit_code, looks_like_credit_code
 from intents.model import Slots
 from intents.rules import RuleFileError
+from knowledge.yamlio import parse_yaml
 
 BUNDLED_PLACES = "intents/data/places.yaml"
 
@@ -181,7 +182,7 @@ class _PlacesFile(BaseModel):
 def _places_file() -> _PlacesFile:
     text = resources.files("intents").joinpath("data", "places.yaml").read_text(encoding="utf-8")
     try:
-        return _PlacesFile.model_validate(yaml.safe_load(text))
+        return _PlacesFile.model_validate(parse_yaml(text))
     except (yaml.YAMLError, ValidationError) as e:
         raise RuleFileError(BUNDLED_PLACES, str(e)) from e
 

@@ -25,6 +25,7 @@ import yaml
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Thresholds, grade
 from knowledge.types import Grade, Hit
+from knowledge.yamlio import parse_yaml
 
 MIN_PRECISION = 0.9
 _GRID = [round(0.2 + i * 0.01, 2) for i in range(71)]  # 0.20 .. 0.90
@@ -45,7 +46,7 @@ class Case:
 
 
 def _read_list(path: Path) -> list[object]:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = parse_yaml(path.read_text(encoding="utf-8")) or {}
     queries = doc.get("queries") if isinstance(doc, dict) else None
     if not isinstance(queries, list):
         raise ValueError(f"{path}: expected a `queries:` list")

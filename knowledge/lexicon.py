@@ -23,6 +23,7 @@ from pypinyin import lazy_pinyin
 from knowledge.errors import KnowledgeError, describe_validation_error
 from knowledge.normalize import is_cjk
 from knowledge.schema import SynonymFile
+from knowledge.yamlio import parse_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -122,7 +123,7 @@ def _read_synonyms(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = parse_yaml(path.read_text(encoding="utf-8"))
         parsed = SynonymFile.model_validate(doc)
     except yaml.YAMLError as exc:
         raise KnowledgeError(path, None, None, f"YAML 语法错误：{exc}") from None

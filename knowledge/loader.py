@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from knowledge.errors import KnowledgeError, describe_validation_error, yaml_line
 from knowledge.lexicon import DATA_DIR, Lexicon
 from knowledge.schema import Entry, EntryFile
+from knowledge.yamlio import parse_yaml
 
 ENTRY_GLOB = "kb_*.yaml"
 
@@ -64,7 +65,7 @@ def read_entry_file(path: Path) -> list[Entry]:
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError(path, None, None, f"无法读取文件：{exc}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -106,7 +107,7 @@ def load_dir(data_dir: Path = DATA_DIR) -> KnowledgeBase:
 
 
 def _entry_line(path: Path, entry_id: str) -> int | None:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = parse_yaml(path.read_text(encoding="utf-8"))
     for i, item in enumerate(doc.get("entries") or []):
         if isinstance(item, dict) and item.get("id") == entry_id:
             return yaml_line(path, ("entries", i))

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz
 
@@ -24,6 +23,7 @@ from knowledge.loader import KnowledgeBase, load_default
 from knowledge.normalize import normalize
 from knowledge.schema import Entry
 from knowledge.types import Grade, Hit, Match
+from knowledge.yamlio import parse_yaml
 
 
 class Thresholds(BaseModel):
@@ -41,7 +41,7 @@ class Thresholds(BaseModel):
     def load(cls, path: Path) -> Thresholds:
         if not path.exists():
             return cls()
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = parse_yaml(path.read_text(encoding="utf-8"))
         try:
             return cls.model_validate(doc)
         except ValidationError as exc:
