@@ -56,6 +56,12 @@ def _service_lines(item: ServiceItem) -> list[str]:
     return out
 
 
+def body(entry: Entry) -> str:
+    """The entry's content without contact, source or notice lines: what the matcher reads as
+    the answer to compare questions with."""
+    return "\n".join(_lines(entry))
+
+
 def render(entry: Entry) -> str:
     """The full answer text: content, department and phone, source, and the sample notice."""
     lines = _lines(entry)

@@ -28,7 +28,7 @@ from knowledge.types import Grade, Hit
 from knowledge.yamlio import parse_yaml
 
 MIN_PRECISION = 0.9
-_GRID = [round(0.2 + i * 0.01, 2) for i in range(71)]  # 0.20 .. 0.90
+_GRID = [round(0.05 + i * 0.005, 3) for i in range(171)]  # 0.05 .. 0.90
 _MARGINS = tuple(round(i * 0.02, 2) for i in range(16))  # 0.00 .. 0.30
 
 

@@ -55,7 +55,13 @@ def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
 
 def read_kb_pairs(path: Path) -> list[tuple[str, str]]:
     """(id, question) rows of an evaluation KB; `paraphrases`, when present, are indexed too."""
+    return read_kb(path)[0]
+
+
+def read_kb(path: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(id, question) rows of an evaluation KB plus each entry's non-empty `answer`."""
     pairs: list[tuple[str, str]] = []
+    answers: dict[str, str] = {}
     for lineno, row in _read_jsonl(path):
         eid, question = row.get("id"), row.get("question")
         if not isinstance(eid, str) or not eid or not isinstance(question, str) or not question.strip():
@@ -66,7 +72,10 @@ def read_kb_pairs(path: Path) -> list[tuple[str, str]]:
         for p in row.get("paraphrases") or ():
             if isinstance(p, str) and p.strip():
                 pairs.append((eid, p))
-    return pairs
+        answer = row.get("answer")
+        if isinstance(answer, str) and answer.strip():
+            answers[eid] = answer
+    return pairs, answers
 
 
 def read_queries(path: Path) -> list[Query]:

@@ -16,6 +16,7 @@ while the phrasings that the term matters for (short ones, where it weighs most)
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import numpy.typing as npt
 from knowledge.lexicon import Lexicon, syllable
 from knowledge.normalize import normalize
 
-VIEWS = ("t", "c", "p")  # terms, characters, pinyin
+VIEWS = ("t", "c", "p", "a")  # terms, characters, pinyin, answer terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,22 @@ def analyze(text: str, lexicon: Lexicon) -> Analysis:
     syl = [syllable(ch) for ch in chars]
     pgrams: Counter[str] = Counter(syl)
     pgrams.update(f"{a} {b}" for a, b in pairwise(syl))
-    return Analysis(normalized, canonical, {"t": Counter(terms), "c": cgrams, "p": pgrams})
+    term_counts = Counter(terms)
+    return Analysis(
+        normalized, canonical, {"t": term_counts, "c": cgrams, "p": pgrams, "a": _answer_features(terms)}
+    )
+
+
+def _answer_features(terms: list[str]) -> Counter[str]:
+    """Terms plus character 2-grams: how a question is compared with an answer text."""
+    feats: Counter[str] = Counter(terms)
+    text = "".join(terms)
+    feats.update("#" + text[i : i + 2] for i in range(len(text) - 1))
+    return feats
+
+
+def _is_unigram(view: str, feat: str) -> bool:
+    return (view == "c" and len(feat) == 1) or (view == "p" and " " not in feat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +84,19 @@ class Weights:
     terms: float = 0.2
     chars: float = 0.2
     pinyin: float = 0.2
+    context: float = 2.5  # the entry's answer text: terms and character bigrams
     fuzzy_text: float = 0.4  # rapidfuzz ratio of the whole normalised texts
     fuzzy_terms: float = 0.2  # rapidfuzz ratio of the content terms only
     max_postings: int = 4000
-    rerank: int = 30
+    rerank: int = 20
 
     def view(self, name: str) -> float:
-        return {"t": self.terms, "c": self.chars, "p": self.pinyin}[name]
+        return {"t": self.terms, "c": self.chars, "p": self.pinyin, "a": self.context}[name]
 
-    @property
-    def total(self) -> float:
-        return self.terms + self.chars + self.pinyin + self.fuzzy_text + self.fuzzy_terms
+    def total(self, with_context: bool) -> float:
+        """The largest possible score, so that scores are shares of it in [0, 1]."""
+        lexical = self.terms + self.chars + self.pinyin + (self.context if with_context else 0.0)
+        return lexical + self.fuzzy_text + self.fuzzy_terms
 
 
 Vector = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]
@@ -87,79 +105,94 @@ Vector = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]
 class InvertedIndex:
     """Phrasings → impact-ordered postings per (view, feature)."""
 
-    def __init__(self, docs: Sequence[str], lexicon: Lexicon, weights: Weights) -> None:
+    def __init__(
+        self,
+        docs: Sequence[str],
+        lexicon: Lexicon,
+        weights: Weights,
+        contexts: Sequence[str] | None = None,
+    ) -> None:
         self.lexicon = lexicon
         self.weights = weights
-        analyses = [analyze(d, lexicon) for d in docs]
-        self.normalized = [a.normalized for a in analyses]
-        self.canonical = [a.canonical for a in analyses]
-        self.size = len(docs)
+        self.size = n = len(docs)
+        self.has_context = bool(contexts and weights.context > 0 and any(contexts))
+        answer_views: dict[str, Counter[str]] = {}  # shared by all phrasings of one entry
+        self.normalized: list[str] = []
+        self.canonical: list[str] = []
         vocab: dict[str, int] = {}
-        df: list[int] = []
-        rows: list[list[tuple[int, float]]] = []  # per doc: (feature id, sublinear tf)
-        for a in analyses:
-            row = []
+        fids, dids, tfs = array("i"), array("i"), array("f")
+        for did, doc in enumerate(docs):
+            a = analyze(doc, lexicon)
+            self.normalized.append(a.normalized)
+            self.canonical.append(a.canonical)
+            a.features["a"] = Counter()
+            if contexts is not None and self.has_context and (ctx := contexts[did]):
+                if ctx not in answer_views:
+                    answer_views[ctx] = _answer_features(lexicon.terms(normalize(ctx)))
+                a.features["a"] = answer_views[ctx]
             for view in VIEWS:
                 for feat, tf in a.features[view].items():
-                    key = f"{view}|{feat}"
-                    fid = vocab.get(key)
-                    if fid is None:
-                        fid = vocab[key] = len(df)
-                        df.append(0)
-                    df[fid] += 1
-                    row.append((fid, 1.0 + math.log(tf)))
-            rows.append(row)
-        n = len(docs)
+                    fids.append(vocab.setdefault(f"{view}|{feat}", len(vocab)))
+                    dids.append(did)
+                    tfs.append(1.0 + math.log(tf))
         self.vocab = vocab
-        self.view_of = np.array([VIEWS.index(k[0]) for k in vocab], dtype=np.int8)
-        self.idf = np.log((n + 1) / (np.asarray(df, dtype=np.float64) + 1)) + 1.0
-        self._build_postings(rows)
-        self._scores = np.zeros(n, dtype=np.float32)
+        self._build_postings(
+            np.frombuffer(fids, dtype=np.int32),
+            np.frombuffer(dids, dtype=np.int32),
+            np.frombuffer(tfs, dtype=np.float32),
+        )
+        self._scores = np.zeros(n, dtype=np.float32)  # scratch buffers, zero between queries
+        self._seen = np.zeros(n, dtype=np.int64)
 
-    def _build_postings(self, rows: list[list[tuple[int, float]]]) -> None:
-        fids: list[int] = []
-        dids: list[int] = []
-        vals: list[float] = []
-        for did, row in enumerate(rows):
-            norms = [0.0, 0.0, 0.0]
-            weighted = [(fid, tf * float(self.idf[fid])) for fid, tf in row]
-            for fid, w in weighted:
-                norms[self.view_of[fid]] += w * w
-            for fid, w in weighted:
-                norm = math.sqrt(norms[self.view_of[fid]]) or 1.0
-                fids.append(fid)
-                dids.append(did)
-                vals.append(w / norm)
-        f = np.asarray(fids, dtype=np.int32)
-        d = np.asarray(dids, dtype=np.int32)
-        v = np.asarray(vals, dtype=np.float32)
+    def _build_postings(
+        self, f: npt.NDArray[np.int32], d: npt.NDArray[np.int32], tf: npt.NDArray[np.float32]
+    ) -> None:
+        """TF-IDF weights, L2-normalised per (document, view), sorted into impact-ordered postings."""
+        n_feats = len(self.vocab)
+        view_index = {v: i for i, v in enumerate(VIEWS)}
+        self.view_of = np.array([view_index[k[0]] for k in self.vocab], dtype=np.int8)
+        df = np.bincount(f, minlength=n_feats)
+        self.idf = np.log((self.size + 1) / (df + 1.0)) + 1.0
+        self._idf: list[float] = self.idf.tolist()
+        w = tf * self.idf[f].astype(np.float32)
+        group = d.astype(np.int64) * len(VIEWS) + self.view_of[f]
+        norms = np.sqrt(np.bincount(group, weights=w * w, minlength=self.size * len(VIEWS)))
+        v = (w / np.maximum(norms[group], 1e-12)).astype(np.float32)
         order = np.lexsort((-v, f))  # by feature, then weight descending (impact order)
         self.post_docs = d[order]
         self.post_vals = v[order]
-        counts = np.bincount(f, minlength=len(self.vocab))
-        self.offsets = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.offsets[1:])
+        self.offsets = np.zeros(n_feats + 1, dtype=np.int64)
+        np.cumsum(df, out=self.offsets[1:])
 
     def query_vector(self, analysis: Analysis) -> list[tuple[int, float]]:
-        """Known features of a query with their weights, each view normalised and view-weighted."""
+        """Known features of a query with their weights, each view normalised and view-weighted.
+
+        Unknown features still count towards the query norm: a question full of words the
+        knowledge base never uses must not look like a perfect match on its one known word.
+        Single characters and single syllables are left out of questions of four or more
+        characters: they match thousands of phrasings and add little once n-grams exist.
+        """
         out: list[tuple[int, float]] = []
+        vocab, idf, unseen_idf = self.vocab, self._idf, math.log(self.size + 1) + 1.0
+        skip_unigrams = len(analysis.canonical) >= 4
         for view in VIEWS:
-            feats = [
-                (fid, (1.0 + math.log(tf)) * float(self.idf[fid]))
-                for feat, tf in analysis.features[view].items()
-                if (fid := self.vocab.get(f"{view}|{feat}")) is not None
-            ]
-            # Unknown features still count towards the query norm: a query full of words the
-            # knowledge base never uses must not look like a perfect match on its one known word.
-            unknown = sum(
-                ((1.0 + math.log(tf)) * (math.log(self.size + 1) + 1.0)) ** 2
-                for feat, tf in analysis.features[view].items()
-                if f"{view}|{feat}" not in self.vocab
-            )
-            norm = math.sqrt(sum(w * w for _, w in feats) + unknown)
-            if norm:
-                scale = self.weights.view(view) / norm
-                out.extend((fid, w * scale) for fid, w in feats)
+            view_weight = self.weights.view(view)
+            if not view_weight:
+                continue
+            known: list[tuple[int, float]] = []
+            norm2 = 0.0
+            unigram_view = skip_unigrams and view in ("c", "p")
+            for feat, tf in analysis.features[view].items():
+                if unigram_view and _is_unigram(view, feat):
+                    continue
+                fid = vocab.get(f"{view}|{feat}")
+                w = (1.0 + math.log(tf)) * (idf[fid] if fid is not None else unseen_idf)
+                norm2 += w * w
+                if fid is not None:
+                    known.append((fid, w))
+            if known:
+                scale = view_weight / math.sqrt(norm2)
+                out.extend((fid, w * scale) for fid, w in known)
         return out
 
     def search(self, analysis: Analysis, k: int) -> list[tuple[int, float]]:
@@ -167,15 +200,20 @@ class InvertedIndex:
         qvec = self.query_vector(analysis)
         if not qvec:
             return []
-        scores, cap = self._scores, self.weights.max_postings
-        touched = []
-        for fid, qw in qvec:
-            start = int(self.offsets[fid])
-            end = min(int(self.offsets[fid + 1]), start + cap)
-            ids = self.post_docs[start:end]
-            scores[ids] += self.post_vals[start:end] * np.float32(qw)
-            touched.append(ids)
-        cand = np.unique(np.concatenate(touched))
+        fids = np.fromiter((fid for fid, _ in qvec), dtype=np.int64, count=len(qvec))
+        qws = np.fromiter((w for _, w in qvec), dtype=np.float32, count=len(qvec))
+        starts = self.offsets[fids]
+        lens = np.minimum(self.offsets[fids + 1] - starts, self.weights.max_postings)
+        total = int(lens.sum())
+        # Gather every capped posting range in one go: position = start of its range + offset in it.
+        order = np.arange(total)
+        pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + order
+        ids = self.post_docs[pos]
+        scores = self._scores
+        np.add.at(scores, ids, self.post_vals[pos] * np.repeat(qws, lens))
+        seen = self._seen
+        seen[ids] = order  # the last posting of each document wins...
+        cand = ids[seen[ids] == order]  # ...so this keeps each document once
         vals = scores[cand]
         scores[cand] = 0.0
         if len(cand) > k:

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz
 
+from knowledge.answer import body
 from knowledge.errors import KnowledgeError, describe_validation_error
 from knowledge.index import InvertedIndex, Weights, analyze
 from knowledge.lexicon import DATA_DIR, Lexicon
@@ -76,6 +77,7 @@ class Matcher:
         kinds: dict[str, str] | None = None,
         thresholds: Thresholds | None = None,
         weights: Weights | None = None,
+        answers: dict[str, str] | None = None,
     ) -> None:
         self.lexicon = lexicon or Lexicon.load()
         self.docs = [_Doc(eid, text) for eid, text in phrasings]
@@ -83,16 +85,22 @@ class Matcher:
         self.kinds = kinds or {}
         self.thresholds = thresholds or Thresholds()
         self.weights = weights or Weights()
-        self.index = InvertedIndex([d.text for d in self.docs], self.lexicon, self.weights)
+        contexts = [answers.get(d.entry_id, "") for d in self.docs] if answers else None
+        self.index = InvertedIndex([d.text for d in self.docs], self.lexicon, self.weights, contexts)
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[tuple[str, str]], lexicon: Lexicon | None = None) -> Matcher:
-        """Index (entry id, question) rows, e.g. an imported catalogue or an evaluation KB."""
+    def from_pairs(
+        cls,
+        pairs: Iterable[tuple[str, str]],
+        lexicon: Lexicon | None = None,
+        answers: dict[str, str] | None = None,
+    ) -> Matcher:
+        """Index (entry id, question) rows, e.g. an evaluation KB; `answers` by entry id, if any."""
         rows = list(pairs)
         titles: dict[str, str] = {}
         for eid, text in rows:
             titles.setdefault(eid, text)
-        return cls(rows, lexicon, titles=titles)
+        return cls(rows, lexicon, titles=titles, answers=answers)
 
     @classmethod
     def from_kb(
@@ -119,27 +127,35 @@ class Matcher:
             kinds={e.id: e.kind for e in kb},
             thresholds=thresholds,
             weights=weights,
+            answers={e.id: body(e) for e in kb},
         )
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         """The `k` best entries for `query`, best first, one hit per entry."""
         analysis = analyze(query, self.lexicon)
         w = self.weights
-        best: dict[str, Hit] = {}
+        total = w.total(self.index.has_context)
+        normalized, canonical = self.index.normalized, self.index.canonical
+        ratio = fuzz.ratio
+        best: dict[str, tuple[float, int]] = {}  # entry id -> (score, best phrasing)
         for did, lexical in self.index.search(analysis, max(w.rerank, k)):
-            fuzzy = w.fuzzy_text * fuzz.ratio(analysis.normalized, self.index.normalized[did])
-            fuzzy += w.fuzzy_terms * fuzz.ratio(analysis.canonical, self.index.canonical[did])
-            score = (lexical + fuzzy / 100.0) / w.total
+            fuzzy = w.fuzzy_text * ratio(analysis.normalized, normalized[did])
+            fuzzy += w.fuzzy_terms * ratio(analysis.canonical, canonical[did])
+            score = (lexical + fuzzy / 100.0) / total
             eid = self.docs[did].entry_id
-            if eid not in best or score > best[eid].score:
-                best[eid] = Hit(
-                    eid,
-                    round(min(score, 1.0), 4),
-                    self.titles.get(eid, self.docs[did].text),
-                    self.kinds.get(eid, ""),
-                    self.docs[did].text,
-                )
-        return sorted(best.values(), key=lambda h: -h.score)[:k]
+            if eid not in best or score > best[eid][0]:
+                best[eid] = (score, did)
+        top = sorted(best.items(), key=lambda item: -item[1][0])[:k]
+        return [
+            Hit(
+                eid,
+                round(min(score, 1.0), 4),
+                self.titles.get(eid, self.docs[did].text),
+                self.kinds.get(eid, ""),
+                self.docs[did].text,
+            )
+            for eid, (score, did) in top
+        ]
 
     def match(self, query: str) -> Match:
         """Search and grade: the result the bot acts on."""

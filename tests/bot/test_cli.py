@@ -91,7 +91,7 @@ def test_import_writes_a_loadable_file_and_reports_rejections(data: Path) -> Non
     src = data.parent / "catalogue.csv"
     src.write_text(
         "id,question,answer,paraphrases\n"
-        "imp-1,二七区食品经营许可证怎么办,到区政务服务中心市场监管窗口办理,食品证咋办|食品许可在哪办\n"
+        "imp-1,二七区夜市摊位怎么申请,向所在街道办事处城管科提出申请,夜市摆摊咋申请|夜市摊位在哪报名\n"
         "imp-2,,没有问题的答案,\n",
         encoding="utf-8",
     )
@@ -100,7 +100,7 @@ def test_import_writes_a_loadable_file_and_reports_rejections(data: Path) -> Non
     assert code == 0 and result["imported"] == 1
     assert result["rejected"][0]["line"] == 3 and "question" in result["rejected"][0]["reason"]
     assert Path(result["written"]).exists()
-    code, text = run("kb", "ask", "食品经营许可证怎么办", "--data", str(data), "--json")
+    code, text = run("kb", "ask", "夜市摊位怎么申请", "--data", str(data), "--json")
     assert json.loads(text)["hits"][0]["id"] == "imp-1"
 
 

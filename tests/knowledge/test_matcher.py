@@ -33,8 +33,8 @@ def test_held_out_paraphrases_find_their_entry(held_out: tuple[Matcher, set[tupl
         ids = [h.entry_id for h in matcher.search(text, 3)]
         top1 += ids[:1] == [eid]
         top3 += eid in ids
-    assert top1 / len(hold) >= 0.75, top1 / len(hold)
-    assert top3 / len(hold) >= 0.9, top3 / len(hold)
+    assert top1 / len(hold) >= 0.8, top1 / len(hold)
+    assert top3 / len(hold) >= 0.93, top3 / len(hold)
 
 
 def test_grades_on_held_out_and_unanswerable_questions(kb: KnowledgeBase) -> None:
@@ -42,9 +42,9 @@ def test_grades_on_held_out_and_unanswerable_questions(kb: KnowledgeBase) -> Non
     facts = o.as_dict()
     assert facts["answer_precision"] >= 0.9, facts
     # Regression floors a little under the fitted values recorded in thresholds.yaml.
-    assert facts["answer_coverage"] >= 0.55, facts
+    assert facts["answer_coverage"] >= 0.7, facts
     assert facts["answer_or_clarify_with_gold"] >= 0.75, facts
-    assert facts["negatives_graded_none"] >= 0.65, facts
+    assert facts["negatives_graded_none"] >= 0.8, facts
 
 
 def test_bundled_thresholds_are_the_fitted_ones(kb: KnowledgeBase) -> None:
