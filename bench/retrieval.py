@@ -4,9 +4,11 @@ Two evaluation sets, each indexed once per method, every method in this one proc
 - `bq`: WeBank BQ customer-service paraphrases (`shared/eval/bq_corpus`). Its labels are
   incomplete (many "misses" are the same intent), so only the comparison between methods means
   something, never the absolute numbers.
-- `kb`: our bundled knowledge base. Only each entry's title is indexed; the queries are every
-  paraphrase (gold = its entry) plus the calibration queries. This is the closest we have to
-  "a user types it their way, the KB states it the official way".
+- `kb`: our bundled knowledge base. Each entry's title is indexed (not its paraphrases), with its
+  answer text offered to every method; the queries are every paraphrase (gold = its entry) plus
+  the calibration queries. This is the closest we have to "a user types it their way, the KB
+  states it the official way". Peers run twice here: on questions alone, and (`*_qa`) with the
+  answer appended to each question, so that using the answers is no advantage of ours alone.
 
 Usage: python bench/retrieval.py [--bq DIR] [--sets bq,kb] [--methods ours,bm25,...] [--json]
 """
@@ -35,7 +37,9 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 import knowledge  # noqa: E402
-from bench.peers import PEERS, Result, Retriever  # noqa: E402
+from bench.peers import PEERS, QA_PEERS, Result, Retriever  # noqa: E402
+from knowledge.answer import body  # noqa: E402
+from knowledge.lexicon import Lexicon  # noqa: E402
 from knowledge.loader import load_default  # noqa: E402
 from knowledge.matcher import Matcher  # noqa: E402
 
@@ -50,14 +54,24 @@ class Ours:
 
     name = "ours"
 
-    def build(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self._m = Matcher.from_pairs(pairs)
+    lexicon: Lexicon | None = None  # loaded once per process, like jieba for the peers
+
+    @classmethod
+    def prepare(cls) -> Lexicon:
+        """Load the lexicon and jieba once per process: start-up cost, not index build."""
+        if cls.lexicon is None:
+            cls.lexicon = load_default().lexicon
+            cls.lexicon.jieba  # noqa: B018 - property access loads the dictionary
+        return cls.lexicon
+
+    def build(self, pairs: Iterable[tuple[str, str]], answers: dict[str, str] | None = None) -> None:
+        self._m = Matcher.from_pairs(pairs, Ours.prepare(), answers)
 
     def search(self, query: str, k: int = K) -> list[Result]:
         return [(h.entry_id, h.score) for h in self._m.search(query, k)]
 
 
-METHODS: dict[str, type[Retriever]] = {"ours": Ours, **PEERS}
+METHODS: dict[str, type[Retriever]] = {"ours": Ours, **PEERS, **QA_PEERS}
 
 
 @dataclass(slots=True)
@@ -69,6 +83,7 @@ class EvalSet:
     pairs: list[tuple[str, str]]
     queries: list[tuple[str, frozenset[str]]]
     notes: list[str] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)  # per query, when queries come from several files
 
 
@@ -103,6 +118,7 @@ def _golds(gold: object) -> frozenset[str]:
 def load_kb_set(calibration: Path = CALIBRATION) -> EvalSet:
     kb = load_default()
     pairs = [(e.id, e.title) for e in kb.entries.values()]
+    answers = {e.id: body(e) for e in kb.entries.values()}
     queries = [(p, frozenset([e.id])) for e in kb.entries.values() for p in e.paraphrases]
     n_para = len(queries)
     sources = ["paraphrases"] * n_para
@@ -126,8 +142,11 @@ def load_kb_set(calibration: Path = CALIBRATION) -> EvalSet:
         notes.append(f"WARNING: no calibration file at {calibration}")
     return EvalSet(
         name="kb",
-        title=f"own KB, titles only ({len(pairs)} entries; {n_para} paraphrases + {n_cal} calibration)",
+        title=(
+            f"own KB, titles + answers ({len(pairs)} entries; {n_para} paraphrases + {n_cal} calibration)"
+        ),
         pairs=pairs,
+        answers=answers,
         queries=queries,
         notes=notes,
         sources=sources,
@@ -166,11 +185,13 @@ def latency(ms: np.ndarray) -> dict[str, float]:
     return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
 
 
-def build_timed(cls: type[Retriever], pairs: Sequence[tuple[str, str]]) -> tuple[Retriever, float]:
+def build_timed(
+    cls: type[Retriever], pairs: Sequence[tuple[str, str]], answers: dict[str, str] | None = None
+) -> tuple[Retriever, float]:
     gc.collect()
     r = cls()
     t0 = time.perf_counter()
-    r.build(pairs)
+    r.build(pairs, answers)
     return r, time.perf_counter() - t0
 
 
@@ -180,7 +201,9 @@ def evaluate(es: EvalSet, methods: Sequence[str]) -> dict[str, Any]:
     rows: dict[str, dict[str, float]] = {}
     by_source: dict[str, dict[str, float]] = {}  # method -> source -> top-1
     for name in methods:
-        r, build_s = build_timed(METHODS[name], es.pairs)
+        if name in QA_PEERS and not es.answers:
+            continue  # no answers in this set: the variant would repeat its plain peer
+        r, build_s = build_timed(METHODS[name], es.pairs, es.answers)
         results, ms = timed_search(r, texts)
         rows[name] = {"n": len(texts), **quality(results, golds), **latency(ms), "build_s": build_s}
         for src in dict.fromkeys(es.sources):
@@ -274,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error(f"unknown methods: {unknown}")
 
     jieba.initialize()  # load the dictionary once, outside every build and query timing
+    Ours.prepare()
     loaders = {"bq": lambda: load_bq(args.bq), "kb": load_kb_set}
     report: dict[str, Any] = {"machine": machine_info(), "k": K, "sets": {}}
     for name in (s.strip() for s in args.sets.split(",") if s.strip()):

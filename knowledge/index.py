@@ -61,9 +61,14 @@ def analyze(text: str, lexicon: Lexicon) -> Analysis:
 
 
 def _answer_features(terms: list[str]) -> Counter[str]:
-    """Terms plus character 2-grams: how a question is compared with an answer text."""
+    """Terms plus character 1- and 2-grams: how a question is compared with an answer text.
+
+    Answers are long and worded officially, so the question's words rarely appear verbatim;
+    single characters and pairs still catch 社保 in 社会保险 or 执照 in 营业执照.
+    """
     feats: Counter[str] = Counter(terms)
     text = "".join(terms)
+    feats.update("#" + ch for ch in text)
     feats.update("#" + text[i : i + 2] for i in range(len(text) - 1))
     return feats
 
