@@ -149,6 +149,16 @@ class InvertedIndex:
         self._scores = np.zeros(n, dtype=np.float32)  # scratch buffers, zero between queries
         self._seen = np.zeros(n, dtype=np.int64)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the lexicon (it holds jieba) or the scratch buffers."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("lexicon", "_scores", "_seen")}
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._scores = np.zeros(self.size, dtype=np.float32)
+        self._seen = np.zeros(self.size, dtype=np.int64)
+
     def _build_postings(
         self, f: npt.NDArray[np.int32], d: npt.NDArray[np.int32], tf: npt.NDArray[np.float32]
     ) -> None:

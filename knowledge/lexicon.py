@@ -12,13 +12,11 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import jieba
 import yaml
 from pydantic import ValidationError
-from pypinyin import lazy_pinyin
 
 from knowledge.errors import KnowledgeError, describe_validation_error
 from knowledge.normalize import is_cjk
@@ -38,7 +36,8 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where derived files (jieba prefix dictionary, index) are cached between runs."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     path = Path(base) / "yiqiban"
     try:
@@ -48,12 +47,29 @@ def _cache_dir() -> Path:
     return path
 
 
-@lru_cache(maxsize=65536)
+_SYLLABLES: dict[str, str] = {}  # seeded from the index cache, so a cold start skips pypinyin
+
+
 def syllable(ch: str) -> str:
     """Toneless pinyin of one character (its most common reading), or the character itself."""
+    known = _SYLLABLES.get(ch)
+    if known is not None:
+        return known
     if not is_cjk(ch):
         return ch
-    return str(lazy_pinyin(ch)[0])
+    from pypinyin import lazy_pinyin  # imported on first need: it costs 0.2 s
+
+    _SYLLABLES[ch] = value = str(lazy_pinyin(ch)[0])
+    return value
+
+
+def known_syllables() -> dict[str, str]:
+    """Every syllable looked up so far (to be cached with an index)."""
+    return dict(_SYLLABLES)
+
+
+def remember_syllables(table: dict[str, str]) -> None:
+    _SYLLABLES.update(table)
 
 
 @dataclass(slots=True)
@@ -77,7 +93,7 @@ class Lexicon:
         if self._jieba is None:
             jieba.setLogLevel(logging.WARNING)
             tk = jieba.Tokenizer()
-            tk.tmp_dir = str(_cache_dir())
+            tk.tmp_dir = str(cache_dir())
             tk.initialize()
             for word, freq in self.user_words:
                 tk.add_word(word, freq)

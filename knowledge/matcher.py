@@ -16,10 +16,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import fuzz
 
+from knowledge import cache
 from knowledge.answer import body
 from knowledge.errors import KnowledgeError, describe_validation_error
 from knowledge.index import InvertedIndex, Weights, analyze
-from knowledge.lexicon import DATA_DIR, Lexicon
+from knowledge.lexicon import DATA_DIR, Lexicon, known_syllables, remember_syllables
 from knowledge.loader import KnowledgeBase, load_default
 from knowledge.normalize import normalize
 from knowledge.schema import Entry
@@ -78,6 +79,7 @@ class Matcher:
         thresholds: Thresholds | None = None,
         weights: Weights | None = None,
         answers: dict[str, str] | None = None,
+        index: InvertedIndex | None = None,
     ) -> None:
         self.lexicon = lexicon or Lexicon.load()
         self.docs = [_Doc(eid, text) for eid, text in phrasings]
@@ -85,8 +87,12 @@ class Matcher:
         self.kinds = kinds or {}
         self.thresholds = thresholds or Thresholds()
         self.weights = weights or Weights()
-        contexts = [answers.get(d.entry_id, "") for d in self.docs] if answers else None
-        self.index = InvertedIndex([d.text for d in self.docs], self.lexicon, self.weights, contexts)
+        if index is not None and index.size == len(self.docs) and index.weights == self.weights:
+            index.lexicon = self.lexicon
+            self.index = index
+        else:
+            contexts = [answers.get(d.entry_id, "") for d in self.docs] if answers else None
+            self.index = InvertedIndex([d.text for d in self.docs], self.lexicon, self.weights, contexts)
 
     @classmethod
     def from_pairs(
@@ -110,17 +116,33 @@ class Matcher:
         hold_out: set[tuple[str, str]] | None = None,
         thresholds: Thresholds | None = None,
         weights: Weights | None = None,
+        use_cache: bool = True,
     ) -> Matcher:
-        """Index every phrasing of every entry, except (entry id, phrasing) pairs held out."""
+        """Index every phrasing of every entry, except (entry id, phrasing) pairs held out.
+
+        The built index of a knowledge base loaded from files is cached on disk (cache.py).
+        """
         rows = [
             (e.id, text)
             for e in kb
             for text in _indexed_texts(e)
             if not hold_out or (e.id, text) not in hold_out
         ]
+        data_dir = kb.data_dir or DATA_DIR
         if thresholds is None:
-            thresholds = Thresholds.load((kb.data_dir or DATA_DIR) / "thresholds.yaml")
-        return cls(
+            thresholds = Thresholds.load(data_dir / "thresholds.yaml")
+        weights = weights or Weights()
+        key = None
+        cached = None
+        if use_cache and not hold_out and kb.files:
+            files = [*kb.files, data_dir / "synonyms.yaml", data_dir / "userdict.txt"]
+            key = cache.cache_key(files, weights)
+            cached = cache.load(key)
+        index = None
+        if isinstance(cached, tuple) and len(cached) == 2 and isinstance(cached[0], InvertedIndex):
+            index = cached[0]
+            remember_syllables(cached[1])
+        matcher = cls(
             rows,
             kb.lexicon,
             titles={e.id: e.title for e in kb},
@@ -128,7 +150,11 @@ class Matcher:
             thresholds=thresholds,
             weights=weights,
             answers={e.id: body(e) for e in kb},
+            index=index,
         )
+        if key is not None and index is None:
+            cache.save(key, (matcher.index, known_syllables()))
+        return matcher
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
         """The `k` best entries for `query`, best first, one hit per entry."""
