@@ -22,6 +22,8 @@ WELCOME = (
     "可以问我惠企政策、办事指南（免证可办、跨省通办、容缺受理等），也可以反映企业诉求。\n"
     "输入“帮助”查看能做什么，输入“退出”结束。"
 )
+GREETING = "您好！请直接说您想了解的政策或要办的事，例如“小微企业有哪些税费优惠”。输入“帮助”查看菜单。"
+ANSWER_FOOTER = "（没解决您的问题？可以换个说法再问，或拨打 12345 热线。）"
 HELP = (
     "我可以：\n"
     "1. 解答惠企政策：税费优惠、社保稳岗、融资、人才、知识产权等；\n"
@@ -83,7 +85,7 @@ class ConsoleChat:
         if r.intent is Intent.OUT_OF_SCOPE:
             return self._out_of_scope(r)
         if r.intent is Intent.GREETING:
-            return WELCOME
+            return GREETING
         if r.intent is Intent.HELP:
             return HELP
         if r.intent is Intent.PETITION:
@@ -99,7 +101,7 @@ class ConsoleChat:
 
     def _from_match(self, m: Match) -> str:
         if m.grade is Grade.ANSWER and m.best:
-            return self._answer(m.best.entry_id)
+            return self._answer(m.best.entry_id) + "\n" + ANSWER_FOOTER
         if m.grade is Grade.CLARIFY and m.hits:
             self.choices = list(m.choices())
             lines = [f"{i}. {h.title}" for i, h in enumerate(self.choices, 1)]
