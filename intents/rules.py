@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from intents.model import Intent, OutOfScopeReason, PetitionType
+from knowledge.normalize import to_simplified
 from knowledge.yamlio import parse_yaml
 
 BUNDLED_RULES = "intents/data/rules.yaml"
@@ -29,8 +30,9 @@ Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 def normalize_text(text: str) -> str:
     """The one form rules are written against: NFKC (full-width → half-width), lower case,
-    whitespace runs collapsed to one space."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    simplified script (a phone set to 繁體 types 著火), whitespace runs collapsed to one space.
+    Punctuation stays: some rules and slot patterns read it."""
+    return " ".join(to_simplified(unicodedata.normalize("NFKC", text).lower()).split())
 
 
 class RuleFileError(ValueError):

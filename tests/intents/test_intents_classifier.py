@@ -254,3 +254,10 @@ def test_result_carries_slots_and_reason() -> None:
     assert result.slots.phone == "13812345678"
     assert result.slots.dates == (dt.date(2026, 11, 25),)
     assert "complaint_conduct" in result.reason
+
+
+def test_traditional_script_is_read_like_simplified() -> None:
+    fire = classify("倉庫著火了")
+    assert fire.intent is Intent.OUT_OF_SCOPE and fire.emergency_number == "119"
+    complaint = classify("我要投訴區裡某部門亂收費")
+    assert complaint.intent is Intent.PETITION and complaint.petition_type is PetitionType.COMPLAINT
