@@ -27,6 +27,9 @@ from knowledge.schema import Entry
 from knowledge.types import Grade, Hit, Match
 from knowledge.yamlio import parse_yaml
 
+MAX_QUERY_CHARS = 200
+MIN_ANSWER_CHARS = 2
+
 
 class Thresholds(BaseModel):
     """Where the grades split; see calibrate.py for how these numbers are fitted."""
@@ -157,8 +160,12 @@ class Matcher:
         return matcher
 
     def search(self, query: str, k: int = 10) -> list[Hit]:
-        """The `k` best entries for `query`, best first, one hit per entry."""
-        analysis = analyze(query, self.lexicon)
+        """The `k` best entries for `query`, best first, one hit per entry.
+
+        Only the first `MAX_QUERY_CHARS` characters are matched: a pasted page of complaint text
+        says what it is about early, and the cost of a query must stay bounded.
+        """
+        analysis = analyze(query[:MAX_QUERY_CHARS], self.lexicon)
         w = self.weights
         total = w.total(self.index.has_context)
         normalized, canonical = self.index.normalized, self.index.canonical
@@ -187,6 +194,8 @@ class Matcher:
         """Search and grade: the result the bot acts on."""
         hits = self.search(query, k=5)
         g = grade(hits, self.thresholds)
+        if g is Grade.ANSWER and len(normalize(query).replace(" ", "")) < MIN_ANSWER_CHARS:
+            g = Grade.CLARIFY  # one character ("税") is a topic, not a question: offer choices
         if g is Grade.NONE:
             shown: tuple[Hit, ...] = ()
         elif g is Grade.ANSWER:

@@ -108,3 +108,21 @@ def test_thresholds_file_errors_name_the_field(tmp_path: Path) -> None:
     path.write_text("answer: 1.5\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="answer"):
         Thresholds.load(path)
+
+
+def test_one_character_is_never_answered_outright() -> None:
+    from knowledge.matcher import default_matcher
+
+    m = default_matcher().match("税")
+    assert m.grade is not Grade.ANSWER
+    if m.grade is Grade.CLARIFY:
+        assert 1 <= len(m.choices()) <= 3
+
+
+def test_a_pasted_essay_is_matched_on_its_beginning() -> None:
+    from knowledge.matcher import MAX_QUERY_CHARS, default_matcher
+
+    essay = "营业执照丢了怎么补办？" + "社保断缴了又该怎么补交，" * 500
+    m = default_matcher()
+    assert m.search(essay, 3) == m.search(essay[:MAX_QUERY_CHARS], 3)
+    assert m.search(essay, 3) != m.search(essay[: MAX_QUERY_CHARS // 4], 3)
