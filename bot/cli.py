@@ -63,8 +63,9 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
-    from knowledge.importer import read_import, write_entry_file
+    from knowledge.importer import read_import
     from knowledge.loader import load_dir
+    from knowledge.writer import write_entry_file
 
     src = Path(args.file)
     report = read_import(src)

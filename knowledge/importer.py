@@ -4,7 +4,8 @@ Districts keep their question-and-answer catalogues in Excel and export them as 
 (often GBK-encoded); other tools produce JSON Lines. `read_import` turns each row into a
 `knowledge.schema.Faq`, and collects the rows it cannot use as `Rejected` with the line and the
 field at fault, so one bad row never stops the rest of the catalogue from loading.
-`write_entry_file` then writes the entries as a YAML entry file like those in `knowledge/data/`.
+`knowledge.writer.write_entry_file` then writes them as a YAML entry file like those in
+`knowledge/data/`.
 
 Problems with the file as a whole (unknown extension, undecodable text, a header without the
 required columns) raise `ImportFileError`, whose message names the file.
@@ -16,9 +17,7 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from knowledge.schema import EntryFile, Faq
+from knowledge.schema import Faq
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -38,7 +36,6 @@ __all__ = [
     "ImportReport",
     "Rejected",
     "read_import",
-    "write_entry_file",
 ]
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".jsonl", ".ndjson")
@@ -456,81 +453,3 @@ def _describe(err: ErrorDetails, labels: Mapping[str, str]) -> str:
     else:
         reason = err["msg"].removeprefix("Value error, ")
     return f"{where}：{reason}"
-
-
-# --------------------------------------------------------------------------------------------- writing
-
-_KEY_ORDER = (
-    "id",
-    "kind",
-    "category",
-    "question",
-    "answer",
-    "paraphrases",
-    "keywords",
-    "department",
-    "phone",
-    "links",
-    "source",
-    "sample",
-)
-
-
-class _Dumper(yaml.SafeDumper):
-    """Safe dumper writing multi-line strings as `|` blocks so that answers stay readable."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def _entry_dict(entry: Faq) -> dict[str, Any]:
-    dumped: dict[str, Any] = entry.model_dump(mode="json", exclude_defaults=True, by_alias=True)
-    dumped["kind"] = entry.kind  # a default, but the entry file's discriminator
-    ordered = {key: dumped.pop(key) for key in _KEY_ORDER if key in dumped}
-    ordered.update(dumped)
-    return ordered
-
-
-def write_entry_file(entries: Sequence[Faq], category: str, path: Path) -> None:
-    """Write `entries` as a YAML entry file (`category:` + `entries:`), atomically.
-
-    Reloading the file with `EntryFile.model_validate(yaml.safe_load(...))` gives back equal entries.
-    Raises `ValueError` for an empty list, a blank category or duplicate ids; nothing is written then.
-    """
-    path = Path(path)
-    if not category.strip():
-        raise ValueError(f"{path}：分类 category 不能为空")
-    if not entries:
-        raise ValueError(f"{path}：没有可写入的条目")
-    seen: set[str] = set()
-    duplicates: set[str] = set()
-    for entry in entries:
-        (duplicates if entry.id in seen else seen).add(entry.id)
-    if duplicates:
-        raise ValueError(f"{path}：条目编号重复：{'、'.join(sorted(duplicates))}")
-
-    document = {"category": category.strip(), "entries": [_entry_dict(e) for e in entries]}
-    text = yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-    EntryFile.model_validate(yaml.safe_load(text))  # never leave a file the loader would refuse
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            os.fchmod(f.fileno(), mode)  # mkstemp creates 0600; keep the usual (or existing) mode
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
