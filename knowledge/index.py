@@ -1,11 +1,13 @@
-"""An inverted index over three views of each phrasing, scored by per-view TF-IDF cosine.
+"""An inverted index over four views of each phrasing, scored by per-view TF-IDF cosine.
 
-Why three views. Chinese users misspell with their IME, abbreviate and paraphrase:
+Why four views. Chinese users misspell with their IME, abbreviate and paraphrase:
 - *terms* (jieba + domain dictionary + synonyms) know that 执照 is 营业执照 and that 容缺受理 is
   one concept, but fail when a typo breaks a word (营业只照);
 - *character 1–3-grams* survive wrong segmentation and partial words;
-- *pinyin syllable 1–2-grams* survive homophone typos (社宝 / 社保, 微粒袋 / 微粒贷).
-Each view is L2-normalised on its own, so the fused score is a weighted sum of cosines in [0, 1].
+- *pinyin syllable 1–2-grams* survive homophone typos (社宝 / 社保, 微粒袋 / 微粒贷);
+- the *answer* (terms and characters of the entry's answer text, shared by all its phrasings)
+  catches questions worded like the answer rather than like any phrasing.
+Each view is L2-normalised on its own, so the fused score is a weighted sum of cosines.
 
 Why impact-ordered postings. Each term's postings are stored best-weight first, and a query reads
 at most `max_postings` of them per term. A common character touches a bounded number of
@@ -40,8 +42,9 @@ class Analysis:
     features: dict[str, Counter[str]]
 
 
-def analyze(text: str, lexicon: Lexicon) -> Analysis:
-    """Normalise, segment and expand `text` into the three views."""
+def analyze(text: str, lexicon: Lexicon, *, answer_view: bool = True) -> Analysis:
+    """Normalise, segment and expand `text` into the views (a phrasing's answer view comes
+    from its entry's answer, so indexing passes `answer_view=False`)."""
     tokens = lexicon.canonical_tokens(normalize(text))
     normalized = "".join(tokens)
     terms = lexicon.content(tokens)
@@ -54,10 +57,8 @@ def analyze(text: str, lexicon: Lexicon) -> Analysis:
     syl = [syllable(ch) for ch in chars]
     pgrams: Counter[str] = Counter(syl)
     pgrams.update(f"{a} {b}" for a, b in pairwise(syl))
-    term_counts = Counter(terms)
-    return Analysis(
-        normalized, canonical, {"t": term_counts, "c": cgrams, "p": pgrams, "a": _answer_features(terms)}
-    )
+    answer = _answer_features(terms) if answer_view else Counter()
+    return Analysis(normalized, canonical, {"t": Counter(terms), "c": cgrams, "p": pgrams, "a": answer})
 
 
 def _answer_features(terms: list[str]) -> Counter[str]:
@@ -81,15 +82,15 @@ def _is_unigram(view: str, feat: str) -> bool:
 class Weights:
     """How the views and the fuzzy re-ranker combine into one score in [0, 1].
 
-    Chosen on our own knowledge base (titles indexed, paraphrases asked) with the BQ corpus as a
-    cross-check: character n-grams and pinyin carry most of the signal on typo-laden questions,
-    and rapidfuzz over the whole normalised text helps short questions.
+    Chosen on our own knowledge base (titles and answers indexed, paraphrases asked) with the BQ
+    corpus as a cross-check (bench/retrieval.py): the answer view carries most of the signal when
+    answers exist; without them, rapidfuzz over the whole normalised text helps short questions.
     """
 
     terms: float = 0.2
     chars: float = 0.2
     pinyin: float = 0.2
-    context: float = 2.5  # the entry's answer text: terms and character bigrams
+    context: float = 2.5  # the entry's answer text: terms, characters and character pairs
     fuzzy_text: float = 0.4  # rapidfuzz ratio of the whole normalised texts
     fuzzy_terms: float = 0.2  # rapidfuzz ratio of the content terms only
     max_postings: int = 4000
@@ -102,9 +103,6 @@ class Weights:
         """The largest possible score, so that scores are shares of it in [0, 1]."""
         lexical = self.terms + self.chars + self.pinyin + (self.context if with_context else 0.0)
         return lexical + self.fuzzy_text + self.fuzzy_terms
-
-
-Vector = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]
 
 
 class InvertedIndex:
@@ -127,10 +125,9 @@ class InvertedIndex:
         vocab: dict[str, int] = {}
         fids, dids, tfs = array("i"), array("i"), array("f")
         for did, doc in enumerate(docs):
-            a = analyze(doc, lexicon)
+            a = analyze(doc, lexicon, answer_view=False)
             self.normalized.append(a.normalized)
             self.canonical.append(a.canonical)
-            a.features["a"] = Counter()
             if contexts is not None and self.has_context and (ctx := contexts[did]):
                 if ctx not in answer_views:
                     answer_views[ctx] = _answer_features(lexicon.terms(normalize(ctx)))

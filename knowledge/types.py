@@ -22,7 +22,7 @@ class Hit:
     """One knowledge-base entry that matched a question."""
 
     entry_id: str
-    score: float  # calibrated confidence in [0, 1]
+    score: float  # match strength in [0, 1]; the grade comes from thresholds fitted on data
     title: str = ""  # the entry's question / title as shown in "did you mean"
     kind: str = ""  # "faq" | "policy" | "service_item" | "" (imported rows)
     matched_text: str = ""  # the indexed phrasing that matched best
