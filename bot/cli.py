@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.store.db import StoreError
 from knowledge.errors import KnowledgeError
 from knowledge.lexicon import DATA_DIR
 
@@ -238,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", help="词典与同义词目录（默认内置）")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
+    from bot.cli_tickets import add_parsers
+
+    add_parsers(sub)
     c = kb.add_parser("calibrate", help="用标注数据拟合答复/澄清阈值")
     c.add_argument("--data", help=data_help)
     c.add_argument("--write", action="store_true", help="写入 thresholds.yaml")
@@ -253,8 +257,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KnowledgeError as exc:
         sys.stderr.write(f"错误：{exc}\n")
         return 1
-    except (OSError, ValueError) as exc:
+    except LookupError as exc:  # an order number that does not exist
+        sys.stderr.write(f"错误：{exc.args[0] if exc.args else exc}\n")
+        return 1
+    except StoreError as exc:  # e.g. someone else updated the order first
         sys.stderr.write(f"错误：{exc}\n")
+        return 1
+    except (OSError, ValueError) as exc:
+        rule = getattr(exc, "rule", None)  # a refused transition names the rule that refused it
+        sys.stderr.write(f"错误：{exc}" + (f"（规则：{rule}）" if rule else "") + "\n")
         return 1
     except KeyboardInterrupt:
         return 130

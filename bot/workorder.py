@@ -66,8 +66,13 @@ class Status(StrEnum):
 
 
 class Action(StrEnum):
-    """What someone does to an order. `return_` because `return` is a keyword."""
+    """What someone does to an order. `return_` because `return` is a keyword.
 
+    `file` is the creation event's action (提交): it is recorded in the audit trail but is not in
+    the state machine, because an order that exists has already been filed (`bot.filing`).
+    """
+
+    file = "file"
     accept = "accept"
     reject = "reject"
     dispatch = "dispatch"
@@ -151,6 +156,7 @@ STATUS_LABELS: Mapping[Status, str] = {
     Status.merged: "已合并",
 }
 ACTION_LABELS: Mapping[Action, str] = {
+    Action.file: "提交",
     Action.accept: "受理",
     Action.reject: "不予受理",
     Action.dispatch: "派单",

@@ -1,0 +1,276 @@
+"""Work orders in SQLite: filing with per-day numbers, optimistic saves, and the audit trail.
+
+The domain (`bot.transitions.apply`, `bot.filing.file_order`) decides every change; this module
+only persists it. An order row and its event are always written in one transaction, so the
+audit trail can never disagree with the order. Concurrent writers are detected, not serialised:
+`save` updates only the version it started from, and a loser gets `ConcurrentUpdate`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+import aiosqlite
+
+from bot.filing import NewOrder, file_order
+from bot.store.db import CST, Database, StoreError, from_db, to_db
+from bot.transitions import apply
+from bot.workorder import (
+    Action,
+    Event,
+    OrderType,
+    Rating,
+    Source,
+    Status,
+    Urgency,
+    WorkOrder,
+    format_order_number,
+)
+
+PAGE = 200  # rows per read in `iter_all`, so a report never holds the connection for long
+
+
+class ConcurrentUpdate(StoreError):
+    """Someone else changed the order since it was read; nothing was written."""
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+        super().__init__(f"工单已被他人更新，请刷新后重试（{number}）")
+
+
+class OrderNotFound(StoreError, LookupError):
+    def __init__(self, number: str) -> None:
+        self.number = number
+        super().__init__(f"找不到工单 {number}")
+
+
+class WorkOrderRepo(Protocol):
+    """What the bot needs from order storage; SQLite today, a fake or another engine tomorrow."""
+
+    async def file(self, draft: NewOrder, *, by: str, at: datetime) -> WorkOrder: ...
+    async def get(self, number: str) -> WorkOrder | None: ...
+    async def list(
+        self,
+        *,
+        status: Status | None = None,
+        unit: str | None = None,
+        petitioner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[WorkOrder]: ...
+    async def save(self, order: WorkOrder, event: Event) -> None: ...
+    async def act(
+        self, number: str, action: Action, *, by: str, at: datetime, **params: object
+    ) -> tuple[WorkOrder, Event]: ...
+    async def events(self, number: str) -> builtins.list[Event]: ...
+    def iter_all(self) -> AsyncIterator[WorkOrder]: ...
+
+
+# Column order shared by INSERT and the row mapping; the UPDATE sets all but `number`.
+_COLUMNS = (
+    "number, type, urgency, source, status, content, petitioner, created_at, updated_at, "
+    "enterprise_credit_code, contact_phone, location, confidential, unit, deadline, result, "
+    "return_count, reopen_count, urge_count, supervised, extension_pending_days, rating, "
+    "merged_into, version"
+)
+_INSERT_ORDER = f"INSERT INTO work_orders ({_COLUMNS}) VALUES ({', '.join('?' * 24)})"
+_UPDATE_ORDER = (
+    "UPDATE work_orders SET "
+    + ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(",")[1:])
+    + " WHERE number = ? AND version = ?"
+)
+_INSERT_EVENT = (
+    "INSERT INTO order_events (order_number, action, from_status, to_status, by_actor, at, note, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_NEXT_SEQ = (
+    "INSERT INTO order_sequences (day, last) VALUES (?, 1) "
+    "ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last"
+)
+
+
+def _opt_time(when: datetime | None) -> str | None:
+    return to_db(when) if when is not None else None
+
+
+def _order_values(o: WorkOrder) -> tuple[Any, ...]:
+    return (
+        o.number,
+        o.type.value,
+        o.urgency.value,
+        o.source.value,
+        o.status.value,
+        o.content,
+        o.petitioner,
+        to_db(o.created_at),
+        to_db(o.updated_at),
+        o.enterprise_credit_code,
+        o.contact_phone,
+        o.location,
+        int(o.confidential),
+        o.unit,
+        _opt_time(o.deadline),
+        o.result,
+        o.return_count,
+        o.reopen_count,
+        o.urge_count,
+        int(o.supervised),
+        o.extension_pending_days,
+        o.rating.value if o.rating is not None else None,
+        o.merged_into,
+        o.version,
+    )
+
+
+def _order(row: sqlite3.Row | Mapping[str, Any]) -> WorkOrder:
+    return WorkOrder(
+        number=row["number"],
+        type=OrderType(row["type"]),
+        urgency=Urgency(row["urgency"]),
+        source=Source(row["source"]),
+        status=Status(row["status"]),
+        content=row["content"],
+        petitioner=row["petitioner"],
+        created_at=from_db(row["created_at"]),
+        updated_at=from_db(row["updated_at"]),
+        enterprise_credit_code=row["enterprise_credit_code"],
+        contact_phone=row["contact_phone"],
+        location=row["location"],
+        confidential=bool(row["confidential"]),
+        unit=row["unit"],
+        deadline=from_db(row["deadline"]) if row["deadline"] is not None else None,
+        result=row["result"],
+        return_count=row["return_count"],
+        reopen_count=row["reopen_count"],
+        urge_count=row["urge_count"],
+        supervised=bool(row["supervised"]),
+        extension_pending_days=row["extension_pending_days"],
+        rating=Rating(row["rating"]) if row["rating"] is not None else None,
+        merged_into=row["merged_into"],
+        version=row["version"],
+    )
+
+
+def _event_values(e: Event) -> tuple[Any, ...]:
+    # A JSON object keeps the pairs' order and tells bool from int, so `data` round-trips.
+    data = json.dumps(dict(e.data), ensure_ascii=False)
+    return (e.order_number, e.action.value, e.from_status.value, e.to_status.value, e.by, to_db(e.at),
+            e.note, data)  # fmt: skip
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(
+        order_number=row["order_number"],
+        action=Action(row["action"]),
+        from_status=Status(row["from_status"]),
+        to_status=Status(row["to_status"]),
+        by=row["by_actor"],
+        at=from_db(row["at"]),
+        note=row["note"],
+        data=tuple(json.loads(row["data"]).items()),
+    )
+
+
+async def _write_event(conn: aiosqlite.Connection, event: Event) -> None:
+    await conn.execute(_INSERT_EVENT, _event_values(event))
+
+
+class SqliteWorkOrderRepo:
+    """`WorkOrderRepo` on a `Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def file(self, draft: NewOrder, *, by: str, at: datetime) -> WorkOrder:
+        """Number, store and commit a new order with its `file` event, all in one transaction.
+
+        The number's day is `at`'s date in China time (a petition filed at 00:30 Beijing time
+        belongs to that day, not to the UTC one). Once this returns the order is committed, so
+        the caller may acknowledge it to the petitioner; if it raises, no number was used.
+        """
+        if at.tzinfo is None:
+            raise ValueError(f"只能保存带时区的时间：{at!r}")
+        day = at.astimezone(CST).date()
+        async with self.db.transaction() as conn:
+            async with conn.execute(_NEXT_SEQ, (day.isoformat(),)) as cur:
+                row = await cur.fetchone()
+            assert row is not None  # RETURNING of an upsert always yields the row
+            order, event = file_order(draft, number=format_order_number(day, row[0]), by=by, at=at)
+            await conn.execute(_INSERT_ORDER, _order_values(order))
+            await _write_event(conn, event)
+        return order
+
+    async def get(self, number: str) -> WorkOrder | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM work_orders WHERE number = ?", (number,))
+        return _order(row) if row is not None else None
+
+    async def list(
+        self,
+        *,
+        status: Status | None = None,
+        unit: str | None = None,
+        petitioner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[WorkOrder]:
+        """Orders matching every given filter, newest first."""
+        where: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        for column, value in (("status", status), ("unit", unit), ("petitioner", petitioner)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        order = "ORDER BY created_at DESC, number DESC LIMIT ? OFFSET ?"
+        sql = f"SELECT {_COLUMNS} FROM work_orders {clause}{order}"
+        return [_order(r) for r in await self.db.fetchall(sql, (*params, limit, offset))]
+
+    async def save(self, order: WorkOrder, event: Event) -> None:
+        """Store `order` (produced by `apply` from version - 1) and its event, or nothing at all."""
+        if event.order_number != order.number:
+            raise ValueError(f"事件属于工单 {event.order_number}，不属于 {order.number}")
+        async with self.db.transaction() as conn:
+            values = _order_values(order)
+            cur = await conn.execute(_UPDATE_ORDER, (*values[1:], order.number, order.version - 1))
+            if cur.rowcount != 1:
+                raise ConcurrentUpdate(order.number)
+            await _write_event(conn, event)
+
+    async def act(
+        self, number: str, action: Action, *, by: str, at: datetime, **params: object
+    ) -> tuple[WorkOrder, Event]:
+        """Load, apply `action` through the state machine, and save; the new order and its event."""
+        order = await self.get(number)
+        if order is None:
+            raise OrderNotFound(number)
+        new, event = apply(order, action, by=by, at=at, **params)
+        await self.save(new, event)
+        return new, event
+
+    async def events(self, number: str) -> builtins.list[Event]:
+        """The order's audit trail, oldest first (insertion order, not `at`: clocks can disagree)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM order_events WHERE order_number = ? ORDER BY id", (number,)
+        )
+        return [_event(r) for r in rows]
+
+    async def iter_all(self) -> AsyncIterator[WorkOrder]:
+        """Every order by number, read page by page so writers are not blocked for a whole report.
+
+        Not one snapshot: an order changed during the iteration may appear in either state.
+        """
+        after = ""
+        while True:
+            rows = await self.db.fetchall(
+                f"SELECT {_COLUMNS} FROM work_orders WHERE number > ? ORDER BY number LIMIT ?", (after, PAGE)
+            )
+            for row in rows:
+                yield _order(row)
+            if len(rows) < PAGE:
+                return
+            after = rows[-1]["number"]

@@ -1,0 +1,78 @@
+"""The work-order service: the state machine, the deadline rules and the store, wired together.
+
+The domain pieces stay pure (`transitions.apply` never reads a clock or a calendar; `deadlines`
+never touches the database). This service is the one place that knows which action starts which
+clock: 派单 starts the 签收 clock, 签收 starts the 办结 clock, an approved 延期 moves the deadline
+by working days, and a 重办 after an unsatisfied 回访 gets a fresh 办结 clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.deadlines import DeadlinePolicy
+from bot.store.orders import OrderNotFound, WorkOrderRepo
+from bot.transitions import apply
+from bot.workdays import WorkCalendar
+from bot.workorder import SATISFIED, Action, Event, Rating, WorkOrder
+
+
+@dataclass(slots=True)
+class TicketService:
+    """Acts on stored work orders; every successful call has committed before it returns."""
+
+    repo: WorkOrderRepo
+    calendar: WorkCalendar
+    policy: DeadlinePolicy
+    profile: str | None = None  # deadline profile; None: the configured default (henan_12345)
+
+    async def get(self, number: str) -> WorkOrder:
+        order = await self.repo.get(number)
+        if order is None:
+            raise OrderNotFound(number)
+        return order
+
+    async def act(
+        self, number: str, action: Action, *, by: str, at: datetime, **params: Any
+    ) -> tuple[WorkOrder, Event]:
+        """Apply `action` to the stored order, with the deadline its rules imply, and save both
+        the new order and its audit event in one transaction."""
+        order = await self.get(number)
+        params = {**params, **self._deadline_for(order, action, at, params)}
+        new, event = apply(order, action, by=by, at=at, **params)
+        await self.repo.save(new, event)
+        return new, event
+
+    def _due(self, stage: str, order: WorkOrder, start: datetime) -> datetime | None:
+        try:
+            return self.policy.due(
+                stage, order.type.value, order.urgency.value, start, self.calendar, self.profile
+            )
+        except LookupError:
+            return None  # this profile sets no limit for the stage: the order keeps none
+
+    def _deadline_for(
+        self, order: WorkOrder, action: Action, at: datetime, params: Mapping[str, Any]
+    ) -> dict[str, datetime]:
+        if "deadline" in params:
+            return {}  # an operator's explicit deadline wins
+        due: datetime | None = None
+        if action is Action.dispatch:
+            due = self._due("acknowledge", order, at)
+        elif action is Action.acknowledge:
+            due = self._due("resolve", order, at)
+        elif action is Action.approve_extension and order.extension_pending_days:
+            due = self.calendar.add_workdays(order.deadline or at, order.extension_pending_days)
+        elif action is Action.rate and _unsatisfied(params.get("rating")):
+            due = self._due("resolve", order, at)
+        return {"deadline": due} if due is not None else {}
+
+
+def _unsatisfied(rating: object) -> bool:
+    try:
+        return Rating(str(rating)) not in SATISFIED
+    except ValueError:
+        return False  # an invalid rating is refused by the state machine, with its own message

@@ -1,0 +1,109 @@
+"""`yiqiban tickets` and `yiqiban db` end to end on a real SQLite file, with time injected by --at."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+
+
+def run(db: Path, *argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main([*argv, "--db", str(db)], out=out)
+    return code, out.getvalue()
+
+
+def act(db: Path, *argv: str) -> dict[str, Any]:
+    code, text = run(db, *argv, "--json")
+    assert code == 0, text
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "orders.db"
+
+
+def file_complaint(db: Path, at: str = "2026-09-30T10:00:00") -> str:
+    order = act(
+        db, "tickets", "new", "--type", "complaint", "--content", "门口占道经营，影响进出",
+        "--petitioner", "web:42", "--phone", "13812345678", "--at", at,
+    )  # fmt: skip
+    assert order["status"] == "pending"
+    return str(order["number"])
+
+
+def test_lifecycle_deadlines_follow_the_working_day_calendar(db: Path) -> None:
+    number = file_complaint(db)
+    assert number == "EQ-20260930-0001"
+    act(db, "tickets", "accept", number, "--at", "2026-09-30T10:05:00")
+    dispatched = act(db, "tickets", "dispatch", number, "--unit", "淮河路街道", "--at", "2026-09-30T11:00:00")
+    # 签收 within 24 h; 10-01 is the National Day holiday, so it rolls to 10-08, same time.
+    assert dispatched["deadline"].startswith("2026-10-08T11:00")
+    acked = act(db, "tickets", "ack", number, "--by", "淮河路街道", "--at", "2026-09-30T15:00:00")
+    # 投诉: 10 working days from 签收; the make-up Saturday 10-10 counts, the holiday week does not.
+    assert acked["deadline"].startswith("2026-10-20T17:30")
+    act(db, "tickets", "extend", number, "--days", "3", "--at", "2026-10-19T09:00:00")
+    approved = act(db, "tickets", "approve-extension", number, "--at", "2026-10-19T10:00:00")
+    assert approved["deadline"].startswith("2026-10-23T17:30")  # 3 working days after 10-20
+    act(db, "tickets", "close", number, "--result", "已清理占道摊位", "--at", "2026-10-21T16:00:00")
+    act(db, "tickets", "visit", number, "--at", "2026-10-22T09:00:00")
+    reopened = act(db, "tickets", "reopen", number, "--at", "2026-10-22T09:30:00")
+    assert reopened["status"] == "in_progress" and reopened["reopen_count"] == 1
+    assert reopened["deadline"].startswith("2026-11-05T17:30")  # a fresh 10-working-day clock
+    shown = act(db, "tickets", "show", number)
+    assert [e["action"] for e in shown["events"]] == [
+        "file", "accept", "dispatch", "acknowledge", "apply_extension", "approve_extension",
+        "resolve", "start_visit", "rate",
+    ]  # fmt: skip
+
+
+def test_refusal_names_the_order_and_the_rule_and_changes_nothing(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = file_complaint(db)
+    code, _ = run(db, "tickets", "ack", number)
+    err = capsys.readouterr().err
+    assert code == 1 and number in err and "not_allowed" in err and "待受理" in err
+    assert [e["action"] for e in act(db, "tickets", "show", number)["events"]] == ["file"]
+    code, _ = run(db, "tickets", "show", "EQ-20260101-0009")
+    assert code == 1 and "找不到工单 EQ-20260101-0009" in capsys.readouterr().err
+
+
+def test_list_filters_and_numbers_restart_each_day(db: Path) -> None:
+    first = file_complaint(db, "2026-11-26T09:00:00")
+    second = file_complaint(db, "2026-11-26T23:59:00")
+    third = file_complaint(db, "2026-11-27T00:01:00")
+    assert (first, second, third) == ("EQ-20261126-0001", "EQ-20261126-0002", "EQ-20261127-0001")
+    act(db, "tickets", "accept", second, "--at", "2026-11-27T09:00:00")
+    code, text = run(db, "tickets", "list", "--status", "accepted", "--json")
+    assert code == 0 and [o["number"] for o in json.loads(text)] == [second]
+    code, text = run(db, "tickets", "list")
+    assert code == 0 and text.count("EQ-") == 3
+
+
+def test_db_migrate_and_backup(db: Path, tmp_path: Path) -> None:
+    number = file_complaint(db)
+    code, text = run(db, "db", "migrate")
+    assert code == 0 and "最新" in text
+    target = tmp_path / "backup.db"
+    code, _ = run(db, "db", "backup", str(target))
+    assert code == 0
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT number FROM work_orders").fetchall() == [(number,)]
+
+
+def test_db_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "env.db"
+    monkeypatch.setenv("YIQIBAN_DB", str(target))
+    out = io.StringIO()
+    code = main(["tickets", "new", "--type", "inquiry", "--content", "问一下", "--petitioner", "p1"], out=out)
+    assert code == 0 and target.exists()
