@@ -13,7 +13,7 @@ import asyncio
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at TEXT NOT NULL
 )"""
 
-Params = Sequence[Any]
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 class StoreError(Exception):
@@ -137,13 +137,23 @@ class Database:
                 raise
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """Rows of a read outside any transaction of this connection (autocommit snapshot)."""
-        async with self._lock, self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """Rows of a read outside any transaction of this connection (autocommit snapshot).
+
+        `execute_fetchall` is one round trip to the database thread; a cursor would be three.
+        """
+        async with self._lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._lock, self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute_atomic(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run one writing statement on its own and return its RETURNING rows: SQLite applies it
+        (triggers included) atomically and, outside `transaction()`, commits it before this
+        returns. One round trip to the database thread."""
+        async with self._lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
     async def migrate(self, source: Traversable | None = None) -> list[int]:
         """Apply the migrations not yet recorded, in version order; returns the versions applied.

@@ -12,6 +12,7 @@ import builtins
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -88,9 +89,19 @@ _INSERT_EVENT = (
     "INSERT INTO order_events (order_number, action, from_status, to_status, by_actor, at, note, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_NEXT_SEQ = (
-    "INSERT INTO order_sequences (day, last) VALUES (?, 1) "
-    "ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last"
+_FILING_COLUMNS = (
+    "type", "urgency", "source", "status", "content", "petitioner", "created_at", "updated_at",
+    "enterprise_credit_code", "contact_phone", "location", "confidential", "version",
+    "event_action", "event_from", "event_to", "event_by", "event_at", "event_note", "event_data",
+)  # fmt: skip
+# The number is the day's last sequence + 1, read inside the INSERT that takes the write lock;
+# the trigger of migration 0002 bumps the sequence and stores the order and its event.
+_FILE = (
+    f"INSERT INTO order_filings (number, day, {', '.join(_FILING_COLUMNS)}) VALUES ("
+    "'EQ-' || replace(:day, '-', '') || '-' || printf('%04d', "
+    "COALESCE((SELECT last FROM order_sequences WHERE day = :day), 0) + 1), :day, "
+    + ", ".join(f":{c}" for c in _FILING_COLUMNS)
+    + ") RETURNING number"
 )
 
 
@@ -176,6 +187,12 @@ def _event(row: sqlite3.Row) -> Event:
     )
 
 
+def _filing_values(o: WorkOrder, e: Event) -> dict[str, Any]:
+    """The order's columns (no number: the database allocates it) and its event's columns."""
+    values = (*_order_values(o)[1:13], o.version, *_event_values(e)[1:])
+    return dict(zip(_FILING_COLUMNS, values, strict=True))
+
+
 async def _write_event(conn: aiosqlite.Connection, event: Event) -> None:
     await conn.execute(_INSERT_EVENT, _event_values(event))
 
@@ -187,7 +204,7 @@ class SqliteWorkOrderRepo:
         self.db = db
 
     async def file(self, draft: NewOrder, *, by: str, at: datetime) -> WorkOrder:
-        """Number, store and commit a new order with its `file` event, all in one transaction.
+        """Number, store and commit a new order with its `file` event, in one atomic statement.
 
         The number's day is `at`'s date in China time (a petition filed at 00:30 Beijing time
         belongs to that day, not to the UTC one). Once this returns the order is committed, so
@@ -196,14 +213,19 @@ class SqliteWorkOrderRepo:
         if at.tzinfo is None:
             raise ValueError(f"只能保存带时区的时间：{at!r}")
         day = at.astimezone(CST).date()
-        async with self.db.transaction() as conn:
-            async with conn.execute(_NEXT_SEQ, (day.isoformat(),)) as cur:
-                row = await cur.fetchone()
-            assert row is not None  # RETURNING of an upsert always yields the row
-            order, event = file_order(draft, number=format_order_number(day, row[0]), by=by, at=at)
-            await conn.execute(_INSERT_ORDER, _order_values(order))
-            await _write_event(conn, event)
-        return order
+        # The domain builds the order and its event; the number is allocated by the database
+        # (migration 0002) in the same statement that stores both, and returned by it.
+        order, event = file_order(draft, number=format_order_number(day, 1), by=by, at=at)
+        try:
+            rows = await self.db.execute_atomic(
+                _FILE, {"day": day.isoformat(), **_filing_values(order, event)}
+            )
+        except sqlite3.IntegrityError as exc:
+            if "order_sequence_exhausted" in str(exc):
+                raise StoreError(f"{day} 的工单编号已用完（每天最多 9999 件）") from None
+            raise
+        number = str(rows[0][0])
+        return replace(order, number=number)
 
     async def get(self, number: str) -> WorkOrder | None:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM work_orders WHERE number = ?", (number,))

@@ -14,6 +14,7 @@ import pytest
 
 from bot.filing import MAX_CONTENT_CHARS, InvalidOrder, NewOrder, file_order
 from bot.store import ConcurrentUpdate, Database, OrderNotFound, SqliteWorkOrderRepo, open_db
+from bot.store.db import StoreError
 from bot.transitions import apply
 from bot.workorder import Action, Status, TransitionError
 from intents.credit_code import credit_code_check_char
@@ -260,3 +261,19 @@ async def _assert_orders_and_events_agree(db: Database) -> None:
     )
     assert without_file == [] and orphans == []
     assert await db.fetchall("PRAGMA foreign_key_check") == []
+
+
+async def test_a_day_runs_out_of_numbers_cleanly(
+    db: Database, repo: SqliteWorkOrderRepo, make_draft: Draft
+) -> None:
+    at = datetime(2026, 11, 26, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    first = await repo.file(make_draft(), by="web", at=at)
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE order_sequences SET last = 9999 WHERE day = '2026-11-26'")
+    with pytest.raises(StoreError, match="9999"):
+        await repo.file(make_draft(), by="web", at=at)
+    assert [o.number for o in await repo.list()] == [first.number]  # nothing half-filed
+    assert len(await db.fetchall("SELECT * FROM order_events")) == 1
+    assert not await db.fetchall("SELECT * FROM order_filings")  # the staging row never stays
+    nxt = await repo.file(make_draft(), by="web", at=at + timedelta(days=1))
+    assert nxt.number == "EQ-20261127-0001"
