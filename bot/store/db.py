@@ -239,6 +239,26 @@ async def _pragma(conn: aiosqlite.Connection, statements: Iterable[str]) -> None
         await conn.execute(statement)
 
 
+async def _enable_wal(conn: aiosqlite.Connection) -> sqlite3.Row | None:
+    """`PRAGMA journal_mode=WAL`, retried while another connection holds the file.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is locked"
+    at once (without its busy handler) when two processes open the same new file together; the
+    switch is persistent, so this only matters on the very first opens.
+    """
+    delay = 0.01
+    deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            rows = await conn.execute_fetchall("PRAGMA journal_mode=WAL")
+            return next(iter(rows), None)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 async def open_db(path: str | Path, *, migrations: Traversable | None = None) -> Database:
     """Open (creating if needed) the database at `path`, configured and migrated.
 
@@ -257,8 +277,7 @@ async def open_db(path: str | Path, *, migrations: Traversable | None = None) ->
     try:
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        async with conn.execute("PRAGMA journal_mode=WAL") as cur:
-            row = await cur.fetchone()
+        row = await _enable_wal(conn)
         if row is None or str(row[0]).lower() != "wal":
             raise StoreError(f"数据库 {file} 无法启用 WAL 模式（当前：{row[0] if row else '未知'}）")
         await _pragma(conn, ("PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"))
