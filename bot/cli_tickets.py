@@ -28,6 +28,7 @@ from bot.workorder import (
     Source,
     Urgency,
     WorkOrder,
+    visible_contact,
 )
 
 ENV_DB = "YIQIBAN_DB"
@@ -46,11 +47,13 @@ def _now(args: argparse.Namespace) -> datetime:
     return datetime.now(CST)
 
 
-def order_dict(order: WorkOrder) -> dict[str, Any]:
+def order_dict(order: WorkOrder, viewer_unit: str | None = None) -> dict[str, Any]:
+    """The order as JSON; the phone as `viewer_unit` may see it (保密工单: only its handler)."""
     out: dict[str, Any] = {}
     for name in order.__dataclass_fields__:
         value = getattr(order, name)
         out[name] = value.isoformat() if isinstance(value, datetime) else value
+    out["contact_phone"] = visible_contact(order, viewer_unit)
     out["status_label"] = STATUS_LABELS[order.status]
     return out
 
@@ -124,14 +127,20 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    if args.as_unit:
+        args.as_unit = resolve_unit(args.as_unit)
+
     async def body(service: Any) -> int:
         order = await service.get(args.number)
         events = await service.repo.events(args.number)
         if args.json:
-            doc = {**order_dict(order), "events": [event_dict(e) for e in events]}
+            doc = {**order_dict(order, args.as_unit), "events": [event_dict(e) for e in events]}
             out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
             return 0
         out.write(_line(order) + "\n")
+        phone = visible_contact(order, args.as_unit)
+        if phone:
+            out.write(f"  联系电话 {phone}{'（保密工单）' if order.confidential else ''}\n")
         for e in events:
             note = f"  {e.note}" if e.note else ""
             out.write(f"  {e.at:%Y-%m-%d %H:%M}  {ACTION_LABELS[e.action]}  {e.by}{note}\n")
@@ -157,11 +166,28 @@ ACTIONS: dict[str, tuple[Action, Callable[[argparse.Namespace], dict[str, Any]]]
     "urge": (Action.urge, lambda a: {}),
     "supervise": (Action.supervise, lambda a: {}),
     "withdraw": (Action.withdraw, lambda a: {}),
+    "merge": (Action.merge, lambda a: {"into": a.into}),
 }
+
+
+def resolve_unit(text: str) -> str:
+    """A unit given by id or by name → its catalogue id; unknown units are refused."""
+    from bot.dispatch import load_catalogue
+
+    catalogue = load_catalogue()
+    unit = catalogue.get(text) or next((u for u in catalogue.units if u.name == text), None)
+    if unit is None:
+        raise ValueError(
+            f"派单目录中没有承办单位“{text}”"
+            "（可用 yiqiban tickets suggest 查看建议，单位见 bot/data/units.yaml）"
+        )
+    return unit.id
 
 
 def cmd_action(args: argparse.Namespace, out: TextIO) -> int:
     action, build = ACTIONS[args.verb]
+    if args.verb == "dispatch":
+        args.unit = resolve_unit(args.unit)
     params = build(args)
     if args.note:
         params["note"] = args.note
@@ -234,7 +260,11 @@ def add_parsers(sub: Any) -> None:
     lst.set_defaults(func=cmd_list)
     show = tickets.add_parser("show", parents=[common], help="查看工单和办理记录")
     show.add_argument("number")
+    show.add_argument("--as-unit", help="以该承办单位身份查看（保密工单只向承办单位显示完整电话）")
     show.set_defaults(func=cmd_show)
+    from bot.cli_reports import add_parsers as add_report_parsers
+
+    add_report_parsers(tickets, common)
     for verb in ACTIONS:
         p = tickets.add_parser(verb, parents=[common, actor], help=ACTION_LABELS[ACTIONS[verb][0]])
         p.add_argument("number")
@@ -250,6 +280,8 @@ def add_parsers(sub: Any) -> None:
             p.add_argument("--result", required=True)
         if verb == "rate":
             p.add_argument("--rating", required=True, choices=[r.value for r in Rating])
+        if verb == "merge":
+            p.add_argument("--into", required=True, help="保留的工单编号")
         p.set_defaults(func=cmd_action, verb=verb)
 
     db = sub.add_parser("db", help="数据库").add_subparsers(dest="db_command", required=True)

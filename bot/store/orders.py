@@ -69,6 +69,7 @@ class WorkOrderRepo(Protocol):
         self, number: str, action: Action, *, by: str, at: datetime, **params: object
     ) -> tuple[WorkOrder, Event]: ...
     async def events(self, number: str) -> builtins.list[Event]: ...
+    async def all_events(self) -> builtins.list[Event]: ...
     def iter_all(self) -> AsyncIterator[WorkOrder]: ...
 
 
@@ -279,6 +280,11 @@ class SqliteWorkOrderRepo:
         rows = await self.db.fetchall(
             "SELECT * FROM order_events WHERE order_number = ? ORDER BY id", (number,)
         )
+        return [_event(r) for r in rows]
+
+    async def all_events(self) -> builtins.list[Event]:
+        """Every audit event, oldest first: the input of the indicator reports."""
+        rows = await self.db.fetchall("SELECT * FROM order_events ORDER BY id")
         return [_event(r) for r in rows]
 
     async def iter_all(self) -> AsyncIterator[WorkOrder]:

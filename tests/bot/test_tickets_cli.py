@@ -107,3 +107,70 @@ def test_db_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     out = io.StringIO()
     code = main(["tickets", "new", "--type", "inquiry", "--content", "问一下", "--petitioner", "p1"], out=out)
     assert code == 0 and target.exists()
+
+
+def test_dispatch_takes_a_catalogue_unit_by_name_or_id(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    number = file_complaint(db)
+    act(db, "tickets", "accept", number)
+    code, _ = run(db, "tickets", "dispatch", number, "--unit", "不存在的局")
+    assert code == 1 and "派单目录中没有承办单位“不存在的局”" in capsys.readouterr().err
+    assert act(db, "tickets", "dispatch", number, "--unit", "淮河路街道")["unit"] == "huaiheroad"
+
+
+def test_confidential_phone_is_shown_only_to_the_handling_unit(db: Path) -> None:
+    order = act(
+        db, "tickets", "new", "--type", "report", "--content", "某餐馆后厨卫生很差，举报人要求保密",
+        "--petitioner", "web:7", "--phone", "13812345678", "--confidential",
+    )  # fmt: skip
+    number = order["number"]
+    assert order["contact_phone"] == "138****5678"
+    act(db, "tickets", "accept", number)
+    act(db, "tickets", "dispatch", number, "--unit", "amr")
+    assert act(db, "tickets", "show", number)["contact_phone"] == "138****5678"
+    assert act(db, "tickets", "show", number, "--as-unit", "tax")["contact_phone"] == "138****5678"
+    assert act(db, "tickets", "show", number, "--as-unit", "amr")["contact_phone"] == "13812345678"
+
+
+def test_suggest_names_a_unit_with_a_reason(db: Path) -> None:
+    order = act(
+        db, "tickets", "new", "--type", "help", "--content", "公司拖欠我们工资三个月了，怎么办",
+        "--petitioner", "web:9",
+    )  # fmt: skip
+    code, text = run(db, "tickets", "suggest", order["number"], "--json")
+    suggestions = json.loads(text)
+    assert code == 0 and suggestions[0]["unit_id"] == "hrss"
+    assert 0 < suggestions[0]["confidence"] <= 1 and suggestions[0]["reason"]
+    code, text = run(db, "tickets", "suggest", order["number"])
+    assert code == 0 and "建议派给" in text
+
+
+def test_merge_a_duplicate_into_the_kept_order(db: Path) -> None:
+    kept = file_complaint(db)
+    duplicate = file_complaint(db)
+    merged = act(db, "tickets", "merge", duplicate, "--into", kept)
+    assert merged["status"] == "merged" and merged["merged_into"] == kept
+
+
+def test_report_rates_per_unit_for_a_period(db: Path) -> None:
+    number = file_complaint(db, "2026-11-02T09:00:00")
+    for argv in (
+        ("accept", number, "--at", "2026-11-02T09:10:00"),
+        ("dispatch", number, "--unit", "urban", "--at", "2026-11-02T10:00:00"),
+        ("ack", number, "--at", "2026-11-02T11:00:00"),
+        ("close", number, "--result", "已处理", "--at", "2026-11-05T11:00:00"),
+        ("visit", number, "--at", "2026-11-06T09:00:00"),
+        ("rate", number, "--rating", "satisfied", "--at", "2026-11-06T09:05:00"),
+    ):
+        act(db, "tickets", *argv)
+    file_complaint(db, "2026-12-01T09:00:00")  # outside the period
+    code, text = run(db, "tickets", "report", "--from", "2026-11-01", "--to", "2026-11-30", "--json")
+    report = json.loads(text)
+    assert code == 0 and report["total"]["counts"]["received"] == 1
+    (row,) = report["rows"]
+    assert row["unit"] == "urban"
+    assert row["rates"] == {
+        "response_rate": 1.0, "resolution_rate": 1.0, "satisfaction_rate": 1.0,
+        "completion_rate": 1.0, "on_time_rate": 1.0, "urge_rate": 0.0, "reopen_rate": 0.0,
+    }  # fmt: skip
+    code, text = run(db, "tickets", "report", "--from", "2026-11-01", "--to", "2026-11-30")
+    assert code == 0 and "二七区城市管理局" in text and "100.0%" in text
