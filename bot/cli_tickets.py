@@ -131,16 +131,22 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         args.as_unit = resolve_unit(args.as_unit)
 
     async def body(service: Any) -> int:
+        from bot.store.attachments import AttachmentStore
+
         order = await service.get(args.number)
         events = await service.repo.events(args.number)
+        files = await AttachmentStore(attachment_root(args)).list(service.repo.db, args.number)
         if args.json:
             doc = {**order_dict(order, args.as_unit), "events": [event_dict(e) for e in events]}
+            doc["attachments"] = [{"name": f.name, "media_type": f.media_type, "size": f.size} for f in files]
             out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
             return 0
         out.write(_line(order) + "\n")
         phone = visible_contact(order, args.as_unit)
         if phone:
             out.write(f"  联系电话 {phone}{'（保密工单）' if order.confidential else ''}\n")
+        for f in files:
+            out.write(f"  附件 {f.name}（{f.media_type}，{f.size} 字节）\n")
         for e in events:
             note = f"  {e.note}" if e.note else ""
             out.write(f"  {e.at:%Y-%m-%d %H:%M}  {ACTION_LABELS[e.action]}  {e.by}{note}\n")
@@ -203,6 +209,31 @@ def cmd_action(args: argparse.Namespace, out: TextIO) -> int:
     return asyncio.run(_with_service(args, body))
 
 
+def attachment_root(args: argparse.Namespace) -> Path:
+    """Attachments live next to the database file, content-addressed."""
+    return db_path(args).parent / "attachments"
+
+
+def cmd_attach(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.store.attachments import AttachmentStore
+    from bot.store.db import open_db
+
+    src = Path(args.file)
+    data = src.read_bytes()
+
+    async def run() -> int:
+        async with await open_db(db_path(args)) as db:
+            att = await AttachmentStore(attachment_root(args)).add(
+                db, args.number, src.name, data, media_type=args.media_type, by=args.by, at=_now(args)
+            )
+        doc = {"order_number": att.order_number, "name": att.name, "media_type": att.media_type,
+               "size": att.size, "sha256": att.sha256}  # fmt: skip
+        _emit(args, out, doc, f"工单 {att.order_number} 已添加附件 {att.name}（{att.size} 字节）")
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     from bot.store.db import open_db
 
@@ -262,6 +293,11 @@ def add_parsers(sub: Any) -> None:
     show.add_argument("number")
     show.add_argument("--as-unit", help="以该承办单位身份查看（保密工单只向承办单位显示完整电话）")
     show.set_defaults(func=cmd_show)
+    att = tickets.add_parser("attach", parents=[common, actor], help="为工单添加附件（照片、文件）")
+    att.add_argument("number")
+    att.add_argument("file")
+    att.add_argument("--media-type", help="文件类型（默认按扩展名判断）")
+    att.set_defaults(func=cmd_attach)
     from bot.cli_reports import add_parsers as add_report_parsers
 
     add_report_parsers(tickets, common)

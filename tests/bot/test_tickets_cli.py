@@ -174,3 +174,19 @@ def test_report_rates_per_unit_for_a_period(db: Path) -> None:
     }  # fmt: skip
     code, text = run(db, "tickets", "report", "--from", "2026-11-01", "--to", "2026-11-30")
     assert code == 0 and "二七区城市管理局" in text and "100.0%" in text
+
+
+def test_attach_a_photo_and_see_it_on_the_order(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = file_complaint(db)
+    photo = tmp_path / "现场照片.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"0" * 1000)
+    added = act(db, "tickets", "attach", number, str(photo))
+    assert added["media_type"] == "image/jpeg" and added["size"] == 1004
+    shown = act(db, "tickets", "show", number)
+    assert shown["attachments"] == [{"name": "现场照片.jpg", "media_type": "image/jpeg", "size": 1004}]
+    script = tmp_path / "run.sh"
+    script.write_text("rm -rf /", encoding="utf-8")
+    code, _ = run(db, "tickets", "attach", number, str(script))
+    assert code == 1 and "run.sh" in capsys.readouterr().err

@@ -25,7 +25,11 @@ async def test_open_creates_dirs_sets_pragmas_and_migrates(db: Database, db_path
     assert (await db.fetchone("PRAGMA busy_timeout"))[0] == 5000  # type: ignore[index]
     assert (await db.fetchone("PRAGMA synchronous"))[0] == 1  # type: ignore[index]  # NORMAL
     rows = await db.fetchall("SELECT version, name FROM schema_migrations")
-    assert [tuple(r) for r in rows] == [(1, "0001_init.sql"), (2, "0002_file_in_one_statement.sql")]
+    assert [tuple(r) for r in rows] == [
+        (1, "0001_init.sql"),
+        (2, "0002_file_in_one_statement.sql"),
+        (3, "0003_attachments.sql"),
+    ]
 
 
 async def test_migrations_are_applied_once(db_path: Path) -> None:
@@ -33,13 +37,13 @@ async def test_migrations_are_applied_once(db_path: Path) -> None:
         assert await first.migrate() == []
     async with await open_db(db_path) as again:
         assert await again.migrate() == []
-        assert (await again.fetchone("SELECT count(*) FROM schema_migrations"))[0] == 2  # type: ignore[index]
+        assert (await again.fetchone("SELECT count(*) FROM schema_migrations"))[0] == 3  # type: ignore[index]
 
 
 async def test_concurrent_first_open_applies_each_migration_once(db_path: Path) -> None:
     a, b = await asyncio.gather(open_db(db_path), open_db(db_path))
     async with a, b:
-        assert (await a.fetchone("SELECT count(*) FROM schema_migrations"))[0] == 2  # type: ignore[index]
+        assert (await a.fetchone("SELECT count(*) FROM schema_migrations"))[0] == 3  # type: ignore[index]
 
 
 async def test_a_failing_migration_rolls_back_and_names_the_file(tmp_path: Path) -> None:
