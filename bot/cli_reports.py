@@ -56,15 +56,15 @@ def cmd_suggest(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.calendar_config import load_calendar
     from bot.deadlines import DeadlinePolicy
     from bot.dispatch import load_catalogue
     from bot.indicators import IndicatorConfig, compute
     from bot.store.db import open_db
     from bot.store.orders import SqliteWorkOrderRepo
-    from bot.workdays import WorkCalendar
 
     period = _period(args)
-    calendar, policy = WorkCalendar(), DeadlinePolicy.load()
+    calendar, policy = load_calendar(), DeadlinePolicy.load()
 
     def ack_deadline(order: WorkOrder, dispatched_at: datetime) -> datetime:
         try:

@@ -80,14 +80,14 @@ def _line(order: WorkOrder) -> str:
 
 
 async def _with_service(args: argparse.Namespace, body: Callable[[Any], Awaitable[int]]) -> int:
+    from bot.calendar_config import load_calendar
     from bot.deadlines import DeadlinePolicy
     from bot.store.db import open_db
     from bot.store.orders import SqliteWorkOrderRepo
     from bot.tickets import TicketService
-    from bot.workdays import WorkCalendar
 
     async with await open_db(db_path(args)) as db:
-        service = TicketService(SqliteWorkOrderRepo(db), WorkCalendar(), DeadlinePolicy.load())
+        service = TicketService(SqliteWorkOrderRepo(db), load_calendar(), DeadlinePolicy.load())
         return await body(service)
 
 
