@@ -45,7 +45,12 @@ def _from_kb(match: Match, hits: tuple[RuleHit, ...], slots: Slots) -> IntentRes
     best = match.best
     kind = best.kind if best is not None else ""
     asks_procedure = next((h for h in hits if h.rule.spec.asks_procedure), None)
-    if kind == "service_item":
+    policy_cue = next((h for h in hits if h.rule.spec.intent is Intent.CONSULT_POLICY), None)
+    if kind == "faq" and asks_procedure is not None and policy_cue is not None:
+        # "补贴怎么领": how to claim a benefit is a policy question, not a service procedure.
+        intent = Intent.CONSULT_POLICY
+        why = f"faq about a policy (rule {policy_cue.rule.spec.id} matched {policy_cue.evidence!r})"
+    elif kind == "service_item":
         intent, why = Intent.SERVICE_GUIDE, "best hit is a service item"
     elif kind == "policy":
         intent, why = Intent.CONSULT_POLICY, "best hit is a policy"

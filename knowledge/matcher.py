@@ -28,7 +28,7 @@ from knowledge.types import Grade, Hit, Match
 from knowledge.yamlio import parse_yaml
 
 MAX_QUERY_CHARS = 200
-MIN_ANSWER_CHARS = 2
+MIN_ANSWER_CHARS = 3
 
 
 class Thresholds(BaseModel):
@@ -195,7 +195,7 @@ class Matcher:
         hits = self.search(query, k=5)
         g = grade(hits, self.thresholds)
         if g is Grade.ANSWER and len(normalize(query).replace(" ", "")) < MIN_ANSWER_CHARS:
-            g = Grade.CLARIFY  # one character ("税") is a topic, not a question: offer choices
+            g = Grade.CLARIFY  # one or two characters ("税", "补贴") name a topic: offer choices
         if g is Grade.NONE:
             shown: tuple[Hit, ...] = ()
         elif g is Grade.ANSWER:

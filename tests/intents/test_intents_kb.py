@@ -37,7 +37,7 @@ def test_policy_questions(text: str) -> None:
     result = classify(text, real())
     assert result.intent is Intent.CONSULT_POLICY, result.reason
     assert result.match is not None and result.match.best is not None
-    assert result.match.best.kind == "policy"
+    assert result.match.best.kind in {"policy", "faq"}  # a policy, or the overview FAQ of its category
     assert result.confidence == result.match.best.score
 
 

@@ -42,7 +42,7 @@ def test_grades_on_held_out_and_unanswerable_questions(kb: KnowledgeBase) -> Non
     facts = o.as_dict()
     assert facts["answer_precision"] >= 0.9, facts
     # Regression floors a little under the fitted values recorded in thresholds.yaml.
-    assert facts["answer_coverage"] >= 0.75, facts
+    assert facts["answer_coverage"] >= 0.7, facts
     assert facts["answer_or_clarify_with_gold"] >= 0.8, facts
     assert facts["negatives_graded_none"] >= 0.78, facts
 
