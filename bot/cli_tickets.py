@@ -139,6 +139,10 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         if args.json:
             doc = {**order_dict(order, args.as_unit), "events": [event_dict(e) for e in events]}
             doc["attachments"] = [{"name": f.name, "media_type": f.media_type, "size": f.size} for f in files]
+            doc["notices"] = [
+                {"kind": n.kind, "text": n.text, "at": n.at.isoformat()}
+                for n in await service.repo.notices(args.number)
+            ]
             out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
             return 0
         out.write(_line(order) + "\n")

@@ -3,7 +3,8 @@
 The domain pieces stay pure (`transitions.apply` never reads a clock or a calendar; `deadlines`
 never touches the database). This service is the one place that knows which action starts which
 clock: 派单 starts the 签收 clock, 签收 starts the 办结 clock, an approved 延期 moves the deadline
-by working days, and a 重办 after an unsatisfied 回访 gets a fresh 办结 clock.
+by working days, and a 重办 after an unsatisfied 回访 gets a fresh 办结 clock. It also queues what
+the petitioner must be told (bot.notices) in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.deadlines import DeadlinePolicy
+from bot.notices import notices_for
 from bot.store.orders import OrderNotFound, WorkOrderRepo
 from bot.transitions import apply
 from bot.workdays import WorkCalendar
@@ -43,7 +45,7 @@ class TicketService:
         order = await self.get(number)
         params = {**params, **self._deadline_for(order, action, at, params)}
         new, event = apply(order, action, by=by, at=at, **params)
-        await self.repo.save(new, event)
+        await self.repo.save(new, event, notices_for(new, event))
         return new, event
 
     def _due(self, stage: str, order: WorkOrder, start: datetime) -> datetime | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from bot.filing import NewOrder, file_order
+from bot.notices import Notice
 from bot.store.db import CST, Database, StoreError, from_db, to_db
 from bot.transitions import apply
 from bot.workorder import (
@@ -64,7 +65,7 @@ class WorkOrderRepo(Protocol):
         limit: int = 100,
         offset: int = 0,
     ) -> builtins.list[WorkOrder]: ...
-    async def save(self, order: WorkOrder, event: Event) -> None: ...
+    async def save(self, order: WorkOrder, event: Event, notices: Sequence[Notice] = ()) -> None: ...
     async def act(
         self, number: str, action: Action, *, by: str, at: datetime, **params: object
     ) -> tuple[WorkOrder, Event]: ...
@@ -89,6 +90,9 @@ _UPDATE_ORDER = (
 _INSERT_EVENT = (
     "INSERT INTO order_events (order_number, action, from_status, to_status, by_actor, at, note, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_NOTICE = (
+    "INSERT INTO notices (recipient, order_number, kind, text, created_at) VALUES (?, ?, ?, ?, ?)"
 )
 _FILING_COLUMNS = (
     "type", "urgency", "source", "status", "content", "petitioner", "created_at", "updated_at",
@@ -253,8 +257,9 @@ class SqliteWorkOrderRepo:
         sql = f"SELECT {_COLUMNS} FROM work_orders {clause}{order}"
         return [_order(r) for r in await self.db.fetchall(sql, (*params, limit, offset))]
 
-    async def save(self, order: WorkOrder, event: Event) -> None:
-        """Store `order` (produced by `apply` from version - 1) and its event, or nothing at all."""
+    async def save(self, order: WorkOrder, event: Event, notices: Sequence[Notice] = ()) -> None:
+        """Store `order` (produced by `apply` from version - 1), its event and the notices owed
+        to the petitioner, or nothing at all."""
         if event.order_number != order.number:
             raise ValueError(f"事件属于工单 {event.order_number}，不属于 {order.number}")
         async with self.db.transaction() as conn:
@@ -263,6 +268,9 @@ class SqliteWorkOrderRepo:
             if cur.rowcount != 1:
                 raise ConcurrentUpdate(order.number)
             await _write_event(conn, event)
+            for n in notices:
+                values = (n.recipient, n.order_number, n.kind, n.text, to_db(n.at))
+                await conn.execute(_INSERT_NOTICE, values)
 
     async def act(
         self, number: str, action: Action, *, by: str, at: datetime, **params: object
@@ -281,6 +289,14 @@ class SqliteWorkOrderRepo:
             "SELECT * FROM order_events WHERE order_number = ? ORDER BY id", (number,)
         )
         return [_event(r) for r in rows]
+
+    async def notices(self, number: str) -> builtins.list[Notice]:
+        """The notices written for one order, oldest first."""
+        rows = await self.db.fetchall("SELECT * FROM notices WHERE order_number = ? ORDER BY id", (number,))
+        return [
+            Notice(r["recipient"], r["order_number"], r["kind"], r["text"], from_db(r["created_at"]))
+            for r in rows
+        ]
 
     async def all_events(self) -> builtins.list[Event]:
         """Every audit event, oldest first: the input of the indicator reports."""

@@ -190,3 +190,30 @@ def test_attach_a_photo_and_see_it_on_the_order(
     script.write_text("rm -rf /", encoding="utf-8")
     code, _ = run(db, "tickets", "attach", number, str(script))
     assert code == 1 and "run.sh" in capsys.readouterr().err
+
+
+def test_petitioner_notices_are_queued_with_the_change_they_report(db: Path) -> None:
+    number = file_complaint(db)
+    act(db, "tickets", "accept", number, "--at", "2026-09-30T10:05:00")
+    act(db, "tickets", "dispatch", number, "--unit", "urban", "--at", "2026-09-30T11:00:00")
+    act(db, "tickets", "ack", number, "--at", "2026-09-30T15:00:00")  # internal: no notice
+    act(db, "tickets", "urge", number, "--at", "2026-10-15T09:00:00")  # internal: no notice
+    act(db, "tickets", "extend", number, "--days", "3", "--at", "2026-10-19T09:00:00")
+    act(db, "tickets", "approve-extension", number, "--at", "2026-10-19T10:00:00")
+    notices = act(db, "tickets", "show", number)["notices"]
+    assert [n["kind"] for n in notices] == ["accept", "approve_extension"]
+    assert "延期" in notices[1]["text"] and "2026年10月23日 17:30" in notices[1]["text"]
+
+
+def test_a_refused_action_queues_no_notice(db: Path) -> None:
+    number = file_complaint(db)
+    code, _ = run(db, "tickets", "close", number, "--result", "已处理")
+    assert code == 1
+    assert act(db, "tickets", "show", number)["notices"] == []
+
+
+def test_rejection_tells_the_petitioner_where_to_go_instead(db: Path) -> None:
+    number = file_complaint(db)
+    act(db, "tickets", "reject", number, "--reason", "litigation")
+    (notice,) = act(db, "tickets", "show", number)["notices"]
+    assert "不予受理" in notice["text"] and "人民法院" in notice["text"]

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,14 @@ CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=CST)
 
 
+# Every migration file shipped in the package, as (version, name): adding one needs no test edit.
+BUNDLED = sorted(
+    (int(f.name[:4]), f.name)
+    for f in resources.files("bot.store").joinpath("migrations").iterdir()
+    if f.name.endswith(".sql")
+)
+
+
 async def test_open_creates_dirs_sets_pragmas_and_migrates(db: Database, db_path: Path) -> None:
     assert db_path.exists()
     assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
@@ -25,10 +34,12 @@ async def test_open_creates_dirs_sets_pragmas_and_migrates(db: Database, db_path
     assert (await db.fetchone("PRAGMA busy_timeout"))[0] == 5000  # type: ignore[index]
     assert (await db.fetchone("PRAGMA synchronous"))[0] == 1  # type: ignore[index]  # NORMAL
     rows = await db.fetchall("SELECT version, name FROM schema_migrations")
-    assert [tuple(r) for r in rows] == [
+    assert [tuple(r) for r in rows] == BUNDLED
+    assert BUNDLED[:4] == [
         (1, "0001_init.sql"),
         (2, "0002_file_in_one_statement.sql"),
         (3, "0003_attachments.sql"),
+        (4, "0004_notices.sql"),
     ]
 
 
@@ -37,13 +48,13 @@ async def test_migrations_are_applied_once(db_path: Path) -> None:
         assert await first.migrate() == []
     async with await open_db(db_path) as again:
         assert await again.migrate() == []
-        assert (await again.fetchone("SELECT count(*) FROM schema_migrations"))[0] == 3  # type: ignore[index]
+        assert (await again.fetchone("SELECT count(*) FROM schema_migrations"))[0] == len(BUNDLED)  # type: ignore[index]
 
 
 async def test_concurrent_first_open_applies_each_migration_once(db_path: Path) -> None:
     a, b = await asyncio.gather(open_db(db_path), open_db(db_path))
     async with a, b:
-        assert (await a.fetchone("SELECT count(*) FROM schema_migrations"))[0] == 3  # type: ignore[index]
+        assert (await a.fetchone("SELECT count(*) FROM schema_migrations"))[0] == len(BUNDLED)  # type: ignore[index]
 
 
 async def test_a_failing_migration_rolls_back_and_names_the_file(tmp_path: Path) -> None:
