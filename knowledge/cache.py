@@ -9,14 +9,13 @@ any of them rebuilds it; a cache that cannot be read is ignored and rebuilt, nev
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import knowledge
+from knowledge.fileio import atomic_write
 from knowledge.lexicon import cache_dir
 
 FORMAT = 1
@@ -50,11 +49,7 @@ def load(key: str) -> Any | None:
 
 def save(key: str, obj: object) -> None:
     """Write atomically; a cache that cannot be written only costs speed."""
-    target = _path(key)
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".index-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)
+        atomic_write(_path(key), pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         return

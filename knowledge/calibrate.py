@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.fileio import atomic_write
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Thresholds, grade
 from knowledge.types import Grade, Hit
@@ -154,6 +155,4 @@ def write_thresholds(t: Thresholds, path: Path) -> None:
         "# Do not edit by hand: change the calibration data or the matcher and re-fit.\n"
     )
     body = yaml.safe_dump(t.model_dump(), allow_unicode=True, sort_keys=False)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(header + body, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, (header + body).encode("utf-8"))

@@ -6,14 +6,13 @@ so the knowledge-base directory never holds a half-written or unloadable file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from knowledge.fileio import atomic_write
 from knowledge.schema import EntryFile, Faq
 from knowledge.yamlio import parse_yaml
 
@@ -75,19 +74,4 @@ def write_entry_file(entries: Sequence[Faq], category: str, path: Path) -> None:
     text = yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
     EntryFile.model_validate(parse_yaml(text))  # never leave a file the loader would refuse
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            os.fchmod(f.fileno(), mode)  # mkstemp creates 0600; keep the usual (or existing) mode
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"))

@@ -23,10 +23,8 @@ import asyncio
 import builtins
 import hashlib
 import mimetypes
-import os
 import re
 import sqlite3
-import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from typing import Any
 
 from bot.store.db import Database, StoreError, from_db, to_db
 from bot.store.orders import OrderNotFound
+from knowledge.fileio import atomic_write
 
 # Telegram's Bot API lets a bot download files of at most 20 MB (getFile), so nothing bigger can
 # reach us through the main channel; other channels get the same limit so that an attachment
@@ -167,14 +166,6 @@ def _media_type(name: str, given: str | None) -> str:
     return kind
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_blob(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically and durably, unless a blob is already there.
 
@@ -185,22 +176,7 @@ def _write_blob(path: Path, data: bytes) -> None:
     """
     if path.exists():
         return
-    folder = path.parent
-    new_folder = not folder.is_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_TMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(folder)
-    if new_folder:
-        _fsync_dir(folder.parent)
+    atomic_write(path, data, mode=0o600, prefix=_TMP_PREFIX)
 
 
 class AttachmentStore:

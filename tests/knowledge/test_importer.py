@@ -410,7 +410,7 @@ def test_write_entry_file_failure_keeps_old_file(tmp_path: Path, monkeypatch: py
     def fail(src: object, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("knowledge.writer.os.replace", fail)
+    monkeypatch.setattr("knowledge.fileio.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_entry_file([Faq(id="faq-2", question="问", answer="答", sample=True)], "新", out)
 
