@@ -1,0 +1,110 @@
+"""Per-chat dialog state, the message log and answer feedback, stored in the SQLite database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core.messages import Address, Reply
+from bot.store.db import Database, to_db
+
+IDLE = "idle"
+
+
+@dataclass(slots=True)
+class Dialog:
+    """Where a chat is (`state`) and what it has collected so far (`data`, JSON-serialisable)."""
+
+    state: str = IDLE
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def reset(self, state: str = IDLE, **data: Any) -> None:
+        self.state, self.data = state, dict(data)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    id: int
+    direction: str
+    text: str | None
+    button: str | None
+    at: str
+
+
+class DialogRepo:
+    """Every write commits before returning."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load(self, address: Address) -> Dialog:
+        row = await self.db.fetchone(
+            "SELECT state, data FROM dialogs WHERE channel = ? AND chat_id = ?",
+            (address.channel, address.chat_id),
+        )
+        if row is None:
+            return Dialog()
+        return Dialog(row["state"], json.loads(row["data"]))
+
+    async def save(self, address: Address, dialog: Dialog, at: datetime) -> None:
+        data = json.dumps(dialog.data, ensure_ascii=False)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO dialogs (channel, chat_id, state, data, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (channel, chat_id) DO UPDATE SET state = excluded.state, "
+                "data = excluded.data, updated_at = excluded.updated_at",
+                (address.channel, address.chat_id, dialog.state, data, to_db(at)),
+            )
+
+    async def log_in(self, address: Address, text: str | None, button: str | None, at: datetime) -> int:
+        """Store one inbound message (committed) and return its id."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO messages (channel, chat_id, direction, text, button, at) "
+                "VALUES (?, ?, 'in', ?, ?, ?)",
+                (address.channel, address.chat_id, text, button, to_db(at)),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    async def log_out(self, address: Address, replies: Sequence[Reply], at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO messages (channel, chat_id, direction, text, button, at) "
+                "VALUES (?, ?, 'out', ?, NULL, ?)",
+                [(address.channel, address.chat_id, r.text, to_db(at)) for r in replies],
+            )
+
+    async def messages(self, address: Address) -> list[LoggedMessage]:
+        rows = await self.db.fetchall(
+            "SELECT id, direction, text, button, at FROM messages "
+            "WHERE channel = ? AND chat_id = ? ORDER BY id",
+            (address.channel, address.chat_id),
+        )
+        return [LoggedMessage(r["id"], r["direction"], r["text"], r["button"], r["at"]) for r in rows]
+
+    async def last_text_before(self, address: Address, message_id: int) -> str | None:
+        """The latest inbound text of the chat before message `message_id` (its last question)."""
+        row = await self.db.fetchone(
+            "SELECT text FROM messages WHERE channel = ? AND chat_id = ? AND direction = 'in' "
+            "AND id < ? AND text IS NOT NULL AND text != '' ORDER BY id DESC LIMIT 1",
+            (address.channel, address.chat_id, message_id),
+        )
+        return str(row["text"]) if row is not None else None
+
+    async def add_feedback(self, address: Address, entry_id: str, useful: bool, at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO feedback (channel, chat_id, entry_id, useful, at) VALUES (?, ?, ?, ?, ?)",
+                (address.channel, address.chat_id, entry_id, int(useful), to_db(at)),
+            )
+
+    async def feedback(self, entry_id: str) -> list[tuple[str, str, bool]]:
+        """(channel, chat_id, useful) per feedback row for one entry, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT channel, chat_id, useful FROM feedback WHERE entry_id = ? ORDER BY id", (entry_id,)
+        )
+        return [(r["channel"], r["chat_id"], bool(r["useful"])) for r in rows]

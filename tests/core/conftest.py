@@ -1,0 +1,140 @@
+"""A real `Core` on a fresh SQLite file per test, with a clock the test sets and advances."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.calendar_config import load_calendar
+from bot.core.engine import Core
+from bot.core.messages import Address, Inbound, Reply
+from bot.deadlines import DeadlinePolicy
+from bot.filing import NewOrder
+from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
+from bot.tickets import TicketService
+from bot.workorder import Action, OrderType, Source, Urgency, WorkOrder
+from intents.classifier import KnowledgeMatcher
+from knowledge.loader import KnowledgeBase, load_default
+from knowledge.matcher import Matcher
+
+CST = timezone(timedelta(hours=8))
+THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Chat:
+    """One user in one chat: `say` text, `press` a button payload."""
+
+    env: Env
+    address: Address
+
+    async def say(self, text: str | None) -> list[Reply]:
+        return await self.env.core.handle(Inbound(self.address, self.env.clock(), text=text))
+
+    async def press(self, payload: str) -> list[Reply]:
+        return await self.env.core.handle(Inbound(self.address, self.env.clock(), button=payload))
+
+    async def person(self) -> str:
+        found = await self.env.people.find_by_identity(self.address.channel, self.address.chat_id)
+        assert found is not None
+        return found.id
+
+    async def state(self) -> str:
+        return (await self.env.core.dialogs.load(self.address)).state
+
+
+class Env:
+    """Everything a test needs; `restart()` closes the database and builds a new Core on it."""
+
+    def __init__(self, path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock) -> None:
+        self.path, self.kb, self.matcher, self.clock = path, kb, matcher, clock
+        self.calendar = load_calendar()
+        self.policy = DeadlinePolicy.load()
+
+    async def open(self) -> None:
+        self.db: Database = await open_db(self.path)
+        self.repo = SqliteWorkOrderRepo(self.db)
+        self.people = SqlitePeopleRepo(self.db)
+        self.tickets = TicketService(self.repo, self.calendar, self.policy)
+        self.core = Core(
+            db=self.db,
+            matcher=self.matcher,
+            kb=self.kb,
+            tickets=self.tickets,
+            people=self.people,
+            calendar=self.calendar,
+            policy=self.policy,
+            clock=self.clock,
+        )
+
+    async def restart(self) -> None:
+        await self.db.close()
+        await self.open()
+
+    def chat(self, chat_id: str = "1001", channel: str = "telegram") -> Chat:
+        return Chat(self, Address(channel, chat_id))
+
+    async def file_for(self, chat: Chat, **changes: Any) -> WorkOrder:
+        """An order filed directly in the store for the person behind `chat`."""
+        await chat.say("你好")  # first contact creates and links the person
+        fields: dict[str, Any] = {
+            "type": OrderType.help,
+            "urgency": Urgency.hoped,
+            "source": Source.telegram,
+            "content": "厂区门口道路破损，货车进出困难，请协调维修。",
+            "petitioner": await chat.person(),
+            "contact_phone": "13800138000",
+            **changes,
+        }
+        return await self.repo.file(NewOrder(**fields), by="test", at=self.clock())
+
+    async def to_awaiting_visit(self, number: str) -> None:
+        steps: list[tuple[Action, dict[str, Any]]] = [
+            (Action.accept, {}),
+            (Action.dispatch, {"unit": "区住建局"}),
+            (Action.acknowledge, {}),
+            (Action.resolve, {"result": "已修复道路"}),
+            (Action.start_visit, {}),
+        ]
+        for action, params in steps:
+            self.clock.advance(minutes=5)
+            await self.tickets.act(number, action, by="staff:1", at=self.clock(), **params)
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_default()
+
+
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher.from_kb(kb)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(THURSDAY_10)
+
+
+@pytest.fixture
+async def env(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, clock: Clock) -> AsyncIterator[Env]:
+    e = Env(tmp_path / "yiqiban.db", kb, matcher, clock)
+    await e.open()
+    yield e
+    await e.db.close()
