@@ -330,3 +330,19 @@ async def test_one_person_per_address_and_concurrent_messages_are_serialised(env
     assert await chat.person() != await other.person()
     log = await env.core.dialogs.messages(chat.address)
     assert [m.direction for m in log] == ["in", "out"] * 5  # never interleaved
+
+
+async def test_confirming_twice_after_a_crash_files_one_order(env: Any) -> None:
+    chat = env.chat()
+    await chat.say("我要投诉，我们公司门口被占道，电话13812345678")
+    replies = [await chat.say(t) for t in ("跳过", "跳过")]
+    while "pf:confirm" not in payloads(replies[-1]):
+        replies.append(await chat.press(payloads(replies[-1])[1]))  # answer the remaining questions
+    at_summary = await env.core.dialogs.load(chat.address)
+    first = text(await chat.press("pf:confirm"))
+    # The crash: the order committed, the dialog save did not; the user is back at the summary.
+    await env.core.dialogs.save(chat.address, at_summary, env.clock())
+    await env.restart()
+    again = text(await chat.press("pf:confirm"))
+    orders = await env.repo.list(petitioner=await chat.person())
+    assert len(orders) == 1 and orders[0].number in first and orders[0].number in again

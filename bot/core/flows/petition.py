@@ -7,12 +7,13 @@ None; "" means the user skipped it. `step` is the field being asked (or "confirm
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from bot.core.flows import CANCEL_BUTTON, NO_WORDS, SKIP_WORDS, YES_WORDS, Turn
 from bot.core.messages import Button, Reply
 from bot.filing import NewOrder
-from bot.workorder import TYPE_LABELS, OrderType, Urgency
+from bot.workorder import TYPE_LABELS, OrderType, Urgency, WorkOrder
 from intents.model import IntentResult
 from intents.slots import extract_slots, mask_phone
 
@@ -140,10 +141,28 @@ async def confirm(turn: Turn) -> list[Reply]:
         location=d["location"] or None,
         confidential=bool(d["confidential"]),
     )
-    order = await turn.deps.tickets.repo.file(draft, by=turn.person, at=turn.now)
+    order = await _already_filed(turn, content) or await turn.deps.tickets.repo.file(
+        draft, by=turn.person, at=turn.now
+    )
     turn.dialog.reset()
     done = f"诉求已提交，工单号：{order.number}。\n{promise(turn, order_type)}"
     return [Reply(done + "\n发送“我的工单”可随时查看办理进度。")]
+
+
+RESUBMIT_WINDOW = timedelta(minutes=10)
+
+
+async def _already_filed(turn: Turn, content: str) -> WorkOrder | None:
+    """The same person's identical petition filed moments ago, if any.
+
+    Filing commits before the dialog is saved, so a crash in between (or a double tap on 确认提交
+    from a slow phone) brings the user back to the summary; confirming again must give the same
+    number, not a second order.
+    """
+    recent = await turn.deps.tickets.repo.list(petitioner=turn.person, limit=5)
+    return next(
+        (o for o in recent if o.content == content and turn.now - o.created_at < RESUBMIT_WINDOW), None
+    )
 
 
 def promise(turn: Turn, order_type: OrderType) -> str:
