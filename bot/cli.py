@@ -195,10 +195,21 @@ def cmd_calibrate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.console import run_console
-    from knowledge.loader import load_dir
+    """The terminal chat on the same engine and database as the web chat."""
+    import asyncio
 
-    return run_console(load_dir(_data_dir(args)), sys.stdin, out)
+    from bot.app import open_app
+    from bot.cli_tickets import db_path
+    from bot.console import run_console
+
+    async def run() -> int:
+        app = await open_app(db_path(args), Path(args.data) if args.data else None)
+        try:
+            return await run_console(app.core, sys.stdin, out)
+        finally:
+            await app.close()
+
+    return asyncio.run(run())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("run", "chat"):
         c = sub.add_parser(name, help="在终端里与机器人对话（网页聊天上线前 run 即终端对话）")
         c.add_argument("--data", help=data_help)
+        c.add_argument("--db", help="数据库文件（默认 var/yiqiban.db，或环境变量 YIQIBAN_DB）")
         c.set_defaults(func=cmd_chat)
 
     kb = sub.add_parser("kb", help="知识库工具").add_subparsers(dest="kb_command", required=True)

@@ -16,10 +16,10 @@ import weakref
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.console import GREETING, OUT_OF_SCOPE, WELCOME
 from bot.core.dialogs import Dialog, DialogRepo
 from bot.core.flows import MENU_BUTTONS, Deps, Turn, consult, handoff, help_reply, orders, petition
 from bot.core.messages import Address, Inbound, Reply
+from bot.core.texts import GREETING, OUT_OF_SCOPE, WELCOME
 from bot.deadlines import DeadlinePolicy
 from bot.filing import InvalidOrder
 from bot.store.db import Database

@@ -1,45 +1,46 @@
-"""The terminal chat, driven through stdin and stdout as a user would type."""
+"""The terminal chat: the engine behind stdin/stdout, buttons pressed by number."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
-from bot.console import NO_MATCH, ConsoleChat, run_console
-from knowledge.loader import load_default
-from knowledge.matcher import default_matcher
+import pytest
 
-
-def chat() -> ConsoleChat:
-    return ConsoleChat(load_default(), default_matcher())
+from bot.cli import main
+from bot.core.texts import WELCOME
 
 
-def test_a_policy_question_is_answered_with_its_source_or_sample_notice() -> None:
-    reply = chat().reply("小规模纳税人增值税有什么减免")
-    assert "增值税" in reply
-    assert "来源" in reply or "示例数据" in reply
-
-
-def test_did_you_mean_choices_are_picked_by_number() -> None:
-    c = chat()
-    reply = c.reply("补贴")
-    if "您是不是想问" in reply:
-        assert "1." in reply
-        picked = c.reply("1")
-        assert picked != NO_MATCH and "您是不是想问" not in picked
-    else:  # the KB answered outright; numbers then mean nothing special
-        assert reply != NO_MATCH
-
-
-def test_emergency_gets_the_right_number_first() -> None:
-    assert "119" in chat().reply("我们仓库着火了！")
-
-
-def test_unknown_question_offers_the_hotline() -> None:
-    assert chat().reply("帮我写一首关于秋天的诗") == NO_MATCH
-
-
-def test_run_console_reads_until_quit() -> None:
+def chat(tmp_path: Path, lines: str) -> str:
     out = io.StringIO()
-    code = run_console(load_default(), io.StringIO("你好\n营业执照怎么办理\n退出\n"), out)
-    text = out.getvalue()
-    assert code == 0 and "二七帮" in text and "再见" in text
+    import sys
+
+    stdin, sys.stdin = sys.stdin, io.StringIO(lines)
+    try:
+        assert main(["chat", "--db", str(tmp_path / "c.db")], out=out) == 0
+    finally:
+        sys.stdin = stdin
+    return out.getvalue()
+
+
+def test_a_policy_question_is_answered_with_its_source_or_sample_notice(tmp_path: Path) -> None:
+    text = chat(tmp_path, "小规模纳税人增值税有什么减免\n退出\n")
+    assert text.startswith(WELCOME) and "增值税" in text
+    assert "来源" in text or "示例数据" in text
+    assert "再见" in text
+
+
+def test_buttons_are_numbered_and_pressed_by_number(tmp_path: Path) -> None:
+    text = chat(tmp_path, "我要投诉，我们公司门口被占道，电话13812345678\n跳过\n跳过\n2\n1\n退出\n")
+    assert "[1]" in text and "[2]" in text
+    assert "EQ-" in text  # the petition was filed through the numbered buttons
+
+
+def test_emergency_gets_the_right_number_first(tmp_path: Path) -> None:
+    assert "119" in chat(tmp_path, "我们仓库着火了！\n")
+
+
+@pytest.mark.parametrize("line", ["", "   ", "😀😀😀"])
+def test_empty_input_gets_a_prompt_not_a_crash(tmp_path: Path, line: str) -> None:
+    text = chat(tmp_path, f"{line}\n退出\n")
+    assert "再见" in text

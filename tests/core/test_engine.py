@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.console import GREETING, HELP, NO_MATCH, OUT_OF_SCOPE
 from bot.core.engine import BUSY, EMPTY, MAX_TEXT, TOO_LONG, Core
 from bot.core.messages import Address, Inbound, Reply
+from bot.core.texts import GREETING, HELP, NO_MATCH, OUT_OF_SCOPE
 from bot.workorder import OrderType, Rating, Source, Status
 from intents.model import OutOfScopeReason
 from knowledge.answer import render

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.console import HELP
 from bot.core.dialogs import Dialog, DialogRepo
 from bot.core.messages import Address, Button, Reply
+from bot.core.texts import HELP
 from bot.deadlines import DeadlinePolicy
 from bot.store.people import PeopleRepo
 from bot.tickets import TicketService

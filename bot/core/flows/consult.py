@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.console import NO_MATCH
 from bot.core.flows import HANDOFF_BUTTON, PETITION_BUTTON, Turn
 from bot.core.messages import Button, Reply
+from bot.core.texts import NO_MATCH
 from knowledge.answer import render
 from knowledge.types import Grade, Match
 

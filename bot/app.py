@@ -1,0 +1,61 @@
+"""The composition root: build every collaborator once, from settings, and hand them out.
+
+Nothing runs at import time; `open_app` is awaited by `yiqiban run` and by tests, and `close`
+releases the database after the last write has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bot.calendar_config import load_calendar
+from bot.core.engine import Core
+from bot.deadlines import DeadlinePolicy
+from bot.store.db import Database, open_db
+from bot.store.orders import SqliteWorkOrderRepo
+from bot.store.people import SqlitePeopleRepo
+from bot.tickets import TicketService
+from knowledge.loader import load_dir
+from knowledge.matcher import Matcher
+
+CST = timezone(timedelta(hours=8))
+
+
+def china_now() -> datetime:
+    """The production clock: aware, in China time."""
+    return datetime.now(CST)
+
+
+@dataclass(slots=True)
+class App:
+    db: Database
+    core: Core
+    tickets: TicketService
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def open_app(
+    db_path: Path, kb_dir: Path | None = None, *, clock: Callable[[], datetime] = china_now
+) -> App:
+    """Open the database (migrating it), load the knowledge base and build the engine."""
+    kb = load_dir(kb_dir) if kb_dir else load_dir()
+    matcher = Matcher.from_kb(kb)
+    db = await open_db(db_path)
+    calendar, policy = load_calendar(), DeadlinePolicy.load()
+    tickets = TicketService(SqliteWorkOrderRepo(db), calendar, policy)
+    core = Core(
+        db=db,
+        matcher=matcher,
+        kb=kb,
+        tickets=tickets,
+        people=SqlitePeopleRepo(db),
+        calendar=calendar,
+        policy=policy,
+        clock=clock,
+    )
+    return App(db, core, tickets)
