@@ -212,16 +212,42 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     return asyncio.run(run())
 
 
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve the web chat (and Telegram when configured) until SIGTERM or Ctrl-C."""
+    import asyncio
+    import logging
+
+    from bot.config import Settings
+    from bot.serve import serve
+
+    overrides: dict[str, object] = {}
+    for name in ("host", "port", "db"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if args.data:
+        overrides["kb_dir"] = args.data
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return asyncio.run(serve(settings, out))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yiqiban", description="二七帮·易企办 企业诉求机器人")
     sub = p.add_subparsers(dest="command", required=True)
     data_help = f"知识库目录（默认内置，或环境变量 {ENV_DATA}）"
 
-    for name in ("run", "chat"):
-        c = sub.add_parser(name, help="在终端里与机器人对话（网页聊天上线前 run 即终端对话）")
-        c.add_argument("--data", help=data_help)
-        c.add_argument("--db", help="数据库文件（默认 var/yiqiban.db，或环境变量 YIQIBAN_DB）")
-        c.set_defaults(func=cmd_chat)
+    r = sub.add_parser(
+        "run", help="启动服务：网页聊天（默认 127.0.0.1:8080），配置了 Telegram 令牌时同时运行 Telegram"
+    )
+    r.add_argument("--host", help="监听地址（默认 127.0.0.1，或环境变量 YIQIBAN_HOST）")
+    r.add_argument("--port", type=int, help="端口（默认 8080，或环境变量 YIQIBAN_PORT）")
+    r.add_argument("--data", help=data_help)
+    r.add_argument("--db", help="数据库文件（默认 var/yiqiban.db，或环境变量 YIQIBAN_DB）")
+    r.set_defaults(func=cmd_run)
+    c = sub.add_parser("chat", help="在终端里与机器人对话（与网页聊天同一引擎、同一数据库）")
+    c.add_argument("--data", help=data_help)
+    c.add_argument("--db", help="数据库文件（默认 var/yiqiban.db，或环境变量 YIQIBAN_DB）")
+    c.set_defaults(func=cmd_chat)
 
     kb = sub.add_parser("kb", help="知识库工具").add_subparsers(dest="kb_command", required=True)
     v = kb.add_parser("validate", help="校验知识库文件")

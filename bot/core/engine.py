@@ -82,11 +82,27 @@ class Core:
     def dialogs(self) -> DialogRepo:
         return self.deps.dialogs
 
-    async def handle(self, inbound: Inbound) -> list[Reply]:
-        lock = self._locks.get(inbound.address)
+    def _lock(self, address: Address) -> asyncio.Lock:
+        lock = self._locks.get(address)
         if lock is None:
-            lock = self._locks[inbound.address] = asyncio.Lock()
-        async with lock:
+            lock = self._locks[address] = asyncio.Lock()
+        return lock
+
+    async def end_escalation(self, address: Address) -> bool:
+        """Hand the chat back to the bot (staff /close); False if it was not with a person.
+
+        Taken under the chat's lock, so a user message handled at the same moment cannot
+        overwrite the change with the dialog it loaded before.
+        """
+        async with self._lock(address):
+            dialog = await self.dialogs.load(address)
+            if dialog.state != "escalated":
+                return False
+            await self.dialogs.save(address, Dialog(), self.clock())
+            return True
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        async with self._lock(inbound.address):
             try:
                 return await self._handle(inbound)
             except Exception:

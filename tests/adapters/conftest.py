@@ -1,0 +1,118 @@
+"""A real `Core` on a fresh SQLite file per test, served by the web app through httpx in-process.
+
+The construction is copied from tests/core/conftest.py on purpose: test packages do not import
+each other (`--import-mode=importlib`, no `__init__.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.adapters.web import create_web_app
+from bot.calendar_config import load_calendar
+from bot.core.engine import Core
+from bot.deadlines import DeadlinePolicy
+from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
+from bot.tickets import TicketService
+from intents.classifier import KnowledgeMatcher
+from knowledge.loader import KnowledgeBase, load_default
+from knowledge.matcher import Matcher
+
+CST = timezone(timedelta(hours=8))
+THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class Sleeps:
+    """The SSE poll wait: records each call and runs `hook` (e.g. a push) instead of waiting."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.hook: Callable[[int], Awaitable[None]] | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls += 1
+        if self.hook is not None:
+            await self.hook(self.calls)
+        await asyncio.sleep(0)  # still a checkpoint, as a real sleep would be
+
+
+class Web:
+    """The app, its database and an httpx client bound to it."""
+
+    def __init__(
+        self, db: Database, core: Core, clock: Clock, sleeps: Sleeps, client: httpx.AsyncClient
+    ) -> None:
+        self.db, self.core, self.clock, self.sleeps, self.client = db, core, clock, sleeps, client
+
+    async def session(self) -> str:
+        r = await self.client.post("/api/sessions")
+        assert r.status_code == 201
+        token = r.json()["token"]
+        assert isinstance(token, str)
+        return token
+
+    async def chat_id(self, token: str) -> str:
+        row = await self.db.fetchone(
+            "SELECT chat_id FROM web_sessions WHERE token_hash = ?",
+            (hashlib.sha256(token.encode()).hexdigest(),),
+        )
+        assert row is not None
+        return str(row["chat_id"])
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_default()
+
+
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher.from_kb(kb)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(THURSDAY_10)
+
+
+@pytest.fixture
+async def web(
+    tmp_path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock
+) -> AsyncIterator[Web]:
+    db = await open_db(tmp_path / "yiqiban.db")
+    repo, people = SqliteWorkOrderRepo(db), SqlitePeopleRepo(db)
+    calendar, policy = load_calendar(), DeadlinePolicy.load()
+    core = Core(
+        db=db,
+        matcher=matcher,
+        kb=kb,
+        tickets=TicketService(repo, calendar, policy),
+        people=people,
+        calendar=calendar,
+        policy=policy,
+        clock=clock,
+    )
+    sleeps = Sleeps()
+    app = create_web_app(core, db, clock=clock, sleep=sleeps)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Web(db, core, clock, sleeps, client)
+    await db.close()

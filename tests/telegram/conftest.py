@@ -1,0 +1,225 @@
+"""A real `Core` on a fresh SQLite file, a PTB Application on a fake Bot API (STYLE §2).
+
+`FakeTelegram` is the public `BaseRequest` seam: it answers the few Bot API methods the channel
+uses from memory, records every call, and fails the test on any other method, so no test can
+reach the network. The Core construction is copied from tests/core/conftest.py on purpose
+(test packages do not import each other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import CallbackContext
+from telegram.request import BaseRequest, RequestData
+
+from bot.adapters.telegram import TelegramApp, build_application
+from bot.calendar_config import load_calendar
+from bot.core.engine import Core
+from bot.deadlines import DeadlinePolicy
+from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
+from bot.tickets import TicketService
+from intents.classifier import KnowledgeMatcher
+from knowledge.loader import KnowledgeBase, load_default
+from knowledge.matcher import Matcher
+
+CST = timezone(timedelta(hours=8))
+THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "telegram"
+BOT = {"id": 7000000001, "is_bot": True, "first_name": "易企办", "username": "yiqiban_bot"}
+USER_CHAT = 424242
+STAFF_CHAT = -1001987654321
+STAFF = 9001
+FIRST_THREAD = 77
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FakeTelegram(BaseRequest):
+    """Answers Bot API calls from memory and records what the bot sent."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.next_message_id = 5000
+        self.next_thread = FIRST_THREAD
+        # createForumTopic takes a real round trip in production; this one widens the window in
+        # which a second message could try to create the same topic (the race under test).
+        self.topic_latency = 0.05
+
+    async def initialize(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        self.calls.append((api, params))
+        if api == "createForumTopic":
+            await asyncio.sleep(self.topic_latency)
+        answer: Callable[[dict[str, Any]], Any] | None = getattr(self, f"_{api}", None)
+        if answer is None:
+            pytest.fail(f"unexpected Bot API call {api} {params}")
+        return 200, json.dumps({"ok": True, "result": answer(params)}).encode()
+
+    def _getMe(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {**BOT, "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}  # fmt: skip
+
+    def _sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.next_message_id += 1
+        chat_id = int(params["chat_id"])
+        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+        message = {"message_id": self.next_message_id, "from": BOT, "chat": chat,
+                   "date": int(THURSDAY_10.timestamp()), "text": params["text"]}  # fmt: skip
+        if "message_thread_id" in params:
+            message |= {"message_thread_id": params["message_thread_id"], "is_topic_message": True}
+        return message
+
+    _editMessageText = _sendMessage
+
+    def _answerCallbackQuery(self, _params: dict[str, Any]) -> bool:
+        return True
+
+    def _createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        thread, self.next_thread = self.next_thread, self.next_thread + 1
+        return {"message_thread_id": thread, "name": params["name"], "icon_color": 7322096}
+
+    # -- what the tests read --------------------------------------------------------------------
+
+    def count(self, api: str) -> int:
+        return sum(1 for name, _ in self.calls if name == api)
+
+    def sent(self, chat_id: int, thread: int | None = None) -> list[dict[str, Any]]:
+        """sendMessage parameters to one chat (and, if given, one forum topic), oldest first."""
+        return [
+            p
+            for name, p in self.calls
+            if name == "sendMessage"
+            and int(p["chat_id"]) == chat_id
+            and (thread is None or p.get("message_thread_id") == thread)
+        ]
+
+    def texts_to(self, chat_id: int, thread: int | None = None) -> list[str]:
+        return [str(p["text"]) for p in self.sent(chat_id, thread)]
+
+
+def load_update(name: str, **changes: Any) -> dict[str, Any]:
+    """A captured update from tests/fixtures/telegram; `changes` go into its message/query."""
+    payload: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    payload = copy.deepcopy(payload)
+    body = payload.get("message") or payload["callback_query"]
+    body.update(changes)
+    if "text" in changes and not str(changes["text"]).startswith("/"):
+        body.pop("entities", None)
+    return payload
+
+
+def command(name: str, text: str, **changes: Any) -> dict[str, Any]:
+    """A message fixture turned into a /command (with the bot_command entity PTB needs)."""
+    head = text.split(" ", 1)[0]
+    entity = {"offset": 0, "length": len(head.encode("utf-16-le")) // 2, "type": "bot_command"}
+    return load_update(name, text=text, entities=[entity], **changes)
+
+
+class Harness:
+    """The Core, its database and a running (initialised, never started) PTB Application."""
+
+    def __init__(self, path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock) -> None:
+        self.path, self.kb, self.matcher, self.clock = path, kb, matcher, clock
+        self.calendar = load_calendar()
+        self.policy = DeadlinePolicy.load()
+        self.fake = FakeTelegram()
+        self.errors: list[object] = []
+        self.update_id = 900000000
+
+    async def open(self, *, rate_limit: bool = False) -> None:
+        self.stack = AsyncExitStack()
+        self.db: Database = await open_db(self.path)
+        self.stack.push_async_callback(self.db.close)
+        self.repo = SqliteWorkOrderRepo(self.db)
+        self.people = SqlitePeopleRepo(self.db)
+        self.tickets = TicketService(self.repo, self.calendar, self.policy)
+        self.core = Core(
+            db=self.db,
+            matcher=self.matcher,
+            kb=self.kb,
+            tickets=self.tickets,
+            people=self.people,
+            calendar=self.calendar,
+            policy=self.policy,
+            clock=self.clock,
+        )
+        self.app: TelegramApp = build_application(
+            self.core,
+            "123456:TEST-TOKEN",
+            staff_chat_id=STAFF_CHAT,
+            staff_user_ids=frozenset({STAFF}),
+            request=self.fake,
+            rate_limit=rate_limit,
+        )
+
+        async def collect(update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
+            self.errors.append(context.error)
+
+        self.app.add_error_handler(collect)  # else PTB only logs handler crashes
+        await self.stack.enter_async_context(self.app)  # initialize(): the fake's getMe
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+
+    async def restart(self) -> None:
+        """A new process: new Application, new Core, same database file, same fake API."""
+        await self.close()
+        await self.open()
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        """Process one update the webhook way (`de_json` binds the bot), with a fresh update_id."""
+        self.update_id += 1
+        await self.app.process_update(Update.de_json({**payload, "update_id": self.update_id}, self.app.bot))
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_default()
+
+
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher.from_kb(kb)
+
+
+@pytest.fixture
+async def tg(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher) -> AsyncIterator[Harness]:
+    harness = Harness(tmp_path / "yiqiban.db", kb, matcher, Clock(THURSDAY_10))
+    await harness.open()
+    yield harness
+    await harness.close()
+    assert not harness.errors, harness.errors
