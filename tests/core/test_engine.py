@@ -119,7 +119,9 @@ async def test_slots_of_the_first_message_are_not_asked_again(env: Any) -> None:
     assert "按规定投诉类诉求一般在 10 个工作日内办结" in done
     [order] = await env.repo.list(petitioner=await chat.person())
     assert order.type is OrderType.complaint and order.contact_phone == "13812345678"
-    assert order.content == "我要投诉，我们公司门口被占道，电话13812345678"
+    assert (
+        order.content == "我要投诉，我们公司门口被占道，电话138****5678"
+    )  # the number lives in contact_phone
     assert order.enterprise_credit_code is None and order.confidential is True
 
 
@@ -346,3 +348,16 @@ async def test_confirming_twice_after_a_crash_files_one_order(env: Any) -> None:
     again = text(await chat.press("pf:confirm"))
     orders = await env.repo.list(petitioner=await chat.person())
     assert len(orders) == 1 and orders[0].number in first and orders[0].number in again
+
+
+async def test_a_phone_typed_in_the_description_is_kept_only_in_its_own_field(env: Any) -> None:
+    chat = env.chat()
+    await chat.say("我要投诉，我们公司门口被占道，电话138 1234 5678")
+    replies = [await chat.say(t) for t in ("跳过", "跳过")]
+    while "pf:confirm" not in payloads(replies[-1]):
+        replies.append(await chat.press(payloads(replies[-1])[1]))
+    assert "1234 5678" not in text(replies[-1]) and "12345678" not in text(replies[-1])
+    await chat.press("pf:confirm")
+    [order] = await env.repo.list(petitioner=await chat.person())
+    assert order.contact_phone == "13812345678"
+    assert "138****5678" in order.content and "5678" not in order.content.replace("138****5678", "")

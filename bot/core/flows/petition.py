@@ -41,6 +41,16 @@ _TOKEN18 = re.compile(r"[0-9A-Za-z]{18}")
 _TYPE_BY_LABEL = {label: t for t, label in TYPE_LABELS.items()}
 
 
+def _without_phone(text: str, phone: str | None) -> str:
+    """The description with the contact number masked: the number is kept in its own field,
+    which a 保密工单 shows only to the handling unit, so it must not travel in the text too."""
+    if not phone:
+        return text
+    digits = phone.replace("-", "")
+    pattern = r"[-\s]?".join(re.escape(ch) for ch in digits)
+    return re.sub(pattern, mask_phone(phone), text)
+
+
 def start(turn: Turn, r: IntentResult | None = None, text: str = "") -> list[Reply]:
     data: dict[str, Any] = dict.fromkeys(FIELDS)
     data.update(step=None, credit_code=None)
@@ -48,7 +58,7 @@ def start(turn: Turn, r: IntentResult | None = None, text: str = "") -> list[Rep
     if r is not None:
         s = r.slots
         data["type"] = r.petition_type.value if r.petition_type else None
-        data["content"] = text if _describes_problem(text) else None
+        data["content"] = _without_phone(text, s.phone) if _describes_problem(text) else None
         data["phone"] = s.phone
         if s.credit_code or s.enterprise_name:
             data["enterprise"], data["credit_code"] = s.enterprise_name or "", s.credit_code
