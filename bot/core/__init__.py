@@ -4,6 +4,6 @@ Adapters (Telegram, web, console) turn their updates into `Inbound` values and r
 returned `Reply` values; nothing in this package imports a chat library.
 """
 
-from bot.core.messages import Address, Button, Inbound, Reply
+from bot.core.messages import Address, Button, Inbound, InboundFile, Reply
 
-__all__ = ["Address", "Button", "Inbound", "Reply"]
+__all__ = ["Address", "Button", "Inbound", "InboundFile", "Reply"]

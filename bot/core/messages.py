@@ -35,11 +35,21 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundFile:
+    """A photo or document the user sent; the adapter has already fetched its bytes."""
+
+    name: str
+    data: bytes
+    media_type: str | None = None  # as the channel declared it; None: guess from the name
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
-    """One user event: a text message or a button press (or, oddly, neither)."""
+    """One user event: a text message, a button press, files (or, oddly, none of these)."""
 
     address: Address
     at: datetime
     text: str | None = None
     button: str | None = None
     user_name: str | None = None
+    files: tuple[InboundFile, ...] = ()
