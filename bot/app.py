@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.calendar_config import load_calendar
 from bot.core.engine import Core
 from bot.deadlines import DeadlinePolicy
+from bot.store.attachments import AttachmentStore
 from bot.store.db import Database, open_db
 from bot.store.orders import SqliteWorkOrderRepo
 from bot.store.people import SqlitePeopleRepo
@@ -57,5 +58,6 @@ async def open_app(
         calendar=calendar,
         policy=policy,
         clock=clock,
+        attachments=AttachmentStore(db_path.parent / "attachments"),
     )
     return App(db, core, tickets)

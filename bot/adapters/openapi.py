@@ -112,6 +112,47 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/uploads": {
+            "post": {
+                "summary": "上传一个照片或文件（填写诉求时作为附件），返回机器人的回复",
+                "description": (
+                    "请求体为文件原始内容（不超过 20 MB）；Content-Type 为文件类型，"
+                    "X-File-Name 为 URL 编码（UTF-8）的文件名。只在提交诉求的过程中接收，"
+                    "允许图片（JPEG、PNG、GIF、WebP、HEIC）、PDF、Word/Excel 文档和纯文本，"
+                    "每件诉求最多 9 个。"
+                ),
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {
+                        "name": "X-File-Name",
+                        "in": "header",
+                        "required": True,
+                        "schema": _STRING,
+                        "description": "URL 编码的 UTF-8 文件名，如 %E7%85%A7%E7%89%87.jpg",
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["replies"],
+                            "properties": {
+                                "replies": {"type": "array", "items": {"$ref": "#/components/schemas/Reply"}}
+                            },
+                        },
+                        "回复列表（文件不符合要求时，回复中说明原因）",
+                    ),
+                    "400": _error("缺少 X-File-Name 或文件为空"),
+                    "401": _error("缺少或无效的令牌"),
+                    "413": _error("文件超过 20 MB"),
+                    "500": _error("系统繁忙"),
+                },
+            }
+        },
         "/api/messages/pending": {
             "get": {
                 "summary": "取回推送给本会话的未读消息（取回即标记已读）",

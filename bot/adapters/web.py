@@ -5,6 +5,7 @@ gets a random bearer token from `POST /api/sessions` and keeps it in localStorag
 stores only its SHA-256, and the engine sees the chat as `Address("web", chat_id)` with a random
 chat id that is never shown to the browser. Messages that do not answer a request (staff
 replies, notices) are queued with `push()` and fetched by polling or over Server-Sent Events.
+Photos and files go to `POST /api/uploads`, one per request, as the raw body (≤ 20 MiB).
 
 Every user-input error is a 4xx with a Chinese `{"error": ...}`; anything unexpected is logged
 and answered 500 `{"error": BUSY}` by `_CatchAll`, so a stack trace never reaches the page.
@@ -22,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -34,7 +36,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.adapters.openapi import OPENAPI
 from bot.core.engine import BUSY, Core
-from bot.core.messages import Address, Inbound, Reply
+from bot.core.messages import Address, Inbound, InboundFile, Reply
+from bot.store.attachments import MAX_BYTES
 from bot.store.db import Database, from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,9 @@ TOO_LARGE = f"消息过大，请求体不能超过 {MAX_BODY // 1024} KB。"
 BAD_JSON = "请求格式错误：需要 JSON 对象。"
 ONE_OF = "请求格式错误：text 与 button 必须二选一，且为字符串。"
 BAD_CHARS = "消息包含无法识别的字符，请修改后重试。"
+FILE_TOO_LARGE = f"文件过大，不能超过 {MAX_BYTES // 1024 // 1024} MB，请压缩或拆分后再发送。"
+NO_FILE_NAME = "请求格式错误：缺少 X-File-Name 请求头（URL 编码的 UTF-8 文件名）。"
+EMPTY_FILE = "文件是空的，请重新选择。"
 HTTP_ERRORS = {404: "找不到该地址。", 405: "不支持该请求方法。"}
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -109,16 +115,22 @@ async def take_pending(db: Database, chat_id: str, at: datetime) -> list[dict[st
     ]  # fmt: skip
 
 
-async def read_json(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, refusing more than MAX_BODY bytes before reading them all."""
+async def read_body(request: Request, limit: int = MAX_BODY, too_large: str = TOO_LARGE) -> bytes:
+    """The raw body, refusing more than `limit` bytes (413) before reading them all."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise ApiError(413, TOO_LARGE)
-    body = b""
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, too_large)
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
-            raise ApiError(413, TOO_LARGE)
+        if len(body) > limit:
+            raise ApiError(413, too_large)
+    return bytes(body)
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, refusing more than MAX_BODY bytes before reading them all."""
+    body = await read_body(request)
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -145,8 +157,9 @@ class WebChat:
     """The endpoints, holding the engine, the database, the clock and the SSE poll timing."""
 
     def __init__(self, core: Core, db: Database, clock: Callable[[], datetime], sleep: Sleep,
-                 poll_seconds: float) -> None:  # fmt: skip
+                 poll_seconds: float, max_upload_bytes: int = MAX_BYTES) -> None:  # fmt: skip
         self.core, self.db, self.clock, self.sleep, self.poll_seconds = core, db, clock, sleep, poll_seconds
+        self.max_upload_bytes = max_upload_bytes
 
     async def authenticate(self, token: str | None) -> str:
         """The chat id of a live session (touching last_seen_at), or a 401."""
@@ -176,6 +189,27 @@ class WebChat:
         chat_id = await self.bearer(request)
         address = Address(CHANNEL, chat_id)
         inbound = to_inbound(await read_json(request), address, self.clock())
+        return JSONResponse({"replies": await self._deliver(address, inbound)})
+
+    async def upload(self, request: Request) -> Response:
+        """One file as the raw body: its type in Content-Type, its name in X-File-Name."""
+        address = Address(CHANNEL, await self.bearer(request))
+        try:
+            name = unquote(request.headers.get("x-file-name", ""), errors="strict")
+        except UnicodeDecodeError:
+            raise ApiError(400, NO_FILE_NAME) from None
+        if not name.strip():
+            raise ApiError(400, NO_FILE_NAME)
+        data = await read_body(request, self.max_upload_bytes, FILE_TOO_LARGE)
+        if not data:
+            raise ApiError(400, EMPTY_FILE)
+        media_type = request.headers.get("content-type") or None
+        file = InboundFile(name, data, media_type)
+        inbound = Inbound(address, self.clock(), files=(file,))
+        return JSONResponse({"replies": await self._deliver(address, inbound)})
+
+    async def _deliver(self, address: Address, inbound: Inbound) -> list[dict[str, Any]]:
+        """The engine's replies to this chat as JSON; the others pushed or dropped."""
         replies = []
         for reply in await self.core.handle(inbound):
             if reply.to is None or reply.to == address:
@@ -184,7 +218,7 @@ class WebChat:
                 await push(self.db, reply.to.chat_id, reply, self.clock())
             else:  # other channels deliver through their own adapters
                 log.warning("web adapter cannot deliver a reply to %s; dropped", reply.to)
-        return JSONResponse({"replies": replies})
+        return replies
 
     async def pending(self, request: Request) -> Response:
         chat_id = await self.bearer(request)
@@ -273,9 +307,10 @@ def create_web_app(
     clock: Callable[[], datetime],
     sleep: Sleep = asyncio.sleep,
     poll_seconds: float = POLL_SECONDS,
+    max_upload_bytes: int = MAX_BYTES,
 ) -> Starlette:
     """The ASGI app; `sleep` is the SSE poll wait, injected so tests never really wait."""
-    chat = WebChat(core, db, clock, sleep, poll_seconds)
+    chat = WebChat(core, db, clock, sleep, poll_seconds, max_upload_bytes)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
@@ -290,6 +325,7 @@ def create_web_app(
         Route("/api/sessions", chat.create_session, methods=["POST"]),
         Route("/api/messages", chat.post_message, methods=["POST"]),
         Route("/api/messages/pending", chat.pending),
+        Route("/api/uploads", chat.upload, methods=["POST"]),
         Route("/api/events", chat.events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -17,11 +17,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.core.dialogs import Dialog, DialogRepo
-from bot.core.flows import MENU_BUTTONS, Deps, Turn, consult, handoff, help_reply, orders, petition
-from bot.core.messages import Address, Inbound, Reply
+from bot.core.flows import MENU_BUTTONS, Deps, Turn, consult, files, handoff, help_reply, orders, petition
+from bot.core.messages import Address, Inbound, InboundFile, Reply
 from bot.core.texts import GREETING, OUT_OF_SCOPE, WELCOME
 from bot.deadlines import DeadlinePolicy
 from bot.filing import InvalidOrder
+from bot.store.attachments import AttachmentStore
 from bot.store.db import Database
 from bot.store.orders import ConcurrentUpdate, OrderNotFound
 from bot.store.people import IdentityConflict, PeopleRepo
@@ -73,8 +74,10 @@ class Core:
         calendar: WorkCalendar,
         policy: DeadlinePolicy,
         clock: Callable[[], datetime],
+        attachments: AttachmentStore | None = None,
     ) -> None:
-        self.deps = Deps(DialogRepo(db), matcher, kb, tickets, people, calendar, policy)
+        """`attachments` None: files the user sends are refused politely."""
+        self.deps = Deps(DialogRepo(db), matcher, kb, tickets, people, calendar, policy, attachments)
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[Address, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -117,7 +120,9 @@ class Core:
         person = await self._person(inbound, now)
         dialog = await self.dialogs.load(address)
         turn = Turn(self.deps, address, person, dialog, now, message_id, text)
-        replies = await self._dispatch(turn, button)
+        replies = await self._on_files(turn, inbound.files) if inbound.files else []
+        if not inbound.files or text or button is not None:  # a caption is handled as a message
+            replies += await self._dispatch(turn, button)
         if cut:
             replies.insert(0, Reply(TOO_LONG))
         await self.dialogs.save(address, turn.dialog, now)
@@ -151,6 +156,11 @@ class Core:
         except ConcurrentUpdate:
             return [Reply("工单刚刚有了新的办理进展，请稍后重试。")]
 
+    async def _on_files(self, turn: Turn, received: tuple[InboundFile, ...]) -> list[Reply]:
+        in_petition = turn.dialog.state == petition.STATE
+        refused = files.refusal(turn, in_petition)
+        return refused if refused is not None else await petition.on_files(turn, received)
+
     async def _on_button(self, turn: Turn, payload: str) -> list[Reply]:
         kind, _, arg = payload.partition(":")
         replies: list[Reply] | None = None
@@ -174,7 +184,7 @@ class Core:
         elif kind == "rv":
             number, _, value = arg.partition(":")
             replies = await orders.rate(turn, number, value)
-        elif kind in ("pt", "pc", "pf", "pe") and turn.dialog.state == petition.STATE:
+        elif kind in ("pt", "pc", "pp", "pf", "pe") and turn.dialog.state == petition.STATE:
             replies = await petition.on_button(turn, payload)
         return replies if replies is not None else [help_reply(STALE)]
 

@@ -116,6 +116,18 @@ class Attachment:
     added_at: datetime
 
 
+@dataclass(frozen=True)
+class StagedFile:
+    """A checked file whose blob is written but not yet attached to an order (see `stage`).
+
+    Plain values only, so a dialog can keep it as JSON (`asdict` / `StagedFile(**d)`)."""
+
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
 def _attachment(row: sqlite3.Row) -> Attachment:
     return Attachment(
         order_number=row["order_number"],
@@ -166,6 +178,17 @@ def _media_type(name: str, given: str | None) -> str:
     return kind
 
 
+def _checked(name: str, data: bytes, media_type: str | None) -> tuple[str, str]:
+    """The display name and media type of a file that may be stored; else `InvalidAttachment`."""
+    shown = sanitize_name(name)
+    if len(data) > MAX_BYTES:
+        raise InvalidAttachment(
+            f"文件“{shown}”有 {len(data) / 1024 / 1024:.1f} MB，超过了 "
+            f"{MAX_BYTES // 1024 // 1024} MB 的上限，请压缩或拆分后再发送。"
+        )
+    return shown, _media_type(shown, media_type)
+
+
 def _write_blob(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically and durably, unless a blob is already there.
 
@@ -205,6 +228,19 @@ class AttachmentStore:
             raise StoreError(f"附件“{att.name}”的文件已损坏（{att.sha256}）")
         return data
 
+    async def stage(self, name: str, data: bytes, media_type: str | None = None) -> StagedFile:
+        """Check `data` and write its blob, without a row: for a file received before its order
+        exists (petition intake). `attach_staged` records it once the order is filed.
+
+        Raises `InvalidAttachment` (too big, type not allowed) before anything is written. Until
+        attached, the blob is an orphan that `sweep_orphans` would remove.
+        """
+        shown, kind = _checked(name, data, media_type)
+        digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+        # Outside any transaction: writing 20 MiB must not hold the write lock.
+        await asyncio.to_thread(_write_blob, self.root / digest[:2] / digest, data)
+        return StagedFile(shown, kind, len(data), digest)
+
     async def add(
         self,
         db: Database,
@@ -223,29 +259,44 @@ class AttachmentStore:
         row: `OrderNotFound`, `InvalidAttachment` (a ValueError: too big, type not allowed) or
         ValueError (naive `at`, empty `by`).
         """
-        shown = sanitize_name(name)
-        if len(data) > MAX_BYTES:
-            raise InvalidAttachment(
-                f"文件“{shown}”有 {len(data) / 1024 / 1024:.1f} MB，超过了 "
-                f"{MAX_BYTES // 1024 // 1024} MB 的上限，请压缩或拆分后再发送。"
-            )
-        kind = _media_type(shown, media_type)
+        _checked(name, data, media_type)  # size and type are refused before the order lookup
+        added_at = await self._check_order(db, number, by, at)
+        staged = await self.stage(name, data, media_type)
+        return await self._insert(db, number, staged, by, added_at, data)
+
+    async def attach_staged(
+        self, db: Database, number: str, staged: StagedFile, *, by: str, at: datetime
+    ) -> Attachment:
+        """Record a file `stage` wrote as an attachment of order `number`; as `add` (idempotent).
+
+        Raises `OrderNotFound`, ValueError (naive `at`, empty `by`, a `staged` that `stage`
+        could not have returned) or `StoreError` when the blob is gone (swept meanwhile): its
+        bytes are no longer known, so the petitioner has to send the file again.
+        """
+        if _SHA256.fullmatch(staged.sha256) is None or staged.media_type not in ALLOWED_MEDIA_TYPES:
+            raise ValueError(f"不是暂存的附件：{staged!r}")
+        added_at = await self._check_order(db, number, by, at)
+        return await self._insert(db, number, staged, by, added_at, None)
+
+    async def _check_order(self, db: Database, number: str, by: str, at: datetime) -> str:
         if not by.strip():
             raise ValueError("必须注明附件的提交人")
         added_at = to_db(at)
         if await db.fetchone("SELECT 1 FROM work_orders WHERE number = ?", (number,)) is None:
             raise OrderNotFound(number)
+        return added_at
 
-        digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
-        path = self.root / digest[:2] / digest
-        # Blob first, outside the transaction: writing 20 MiB must not hold the write lock.
-        await asyncio.to_thread(_write_blob, path, data)
+    async def _insert(
+        self, db: Database, number: str, staged: StagedFile, by: str, added_at: str, data: bytes | None
+    ) -> Attachment:
+        """The row for a written blob; `data` rewrites the blob if a sweep removed it meanwhile."""
+        path = self.root / staged.sha256[:2] / staged.sha256
         values: dict[str, Any] = {
             "order_number": number,
-            "name": shown,
-            "media_type": kind,
-            "size": len(data),
-            "sha256": digest,
+            "name": staged.name,
+            "media_type": staged.media_type,
+            "size": staged.size,
+            "sha256": staged.sha256,
             "added_by": by,
             "added_at": added_at,
         }
@@ -254,9 +305,11 @@ class AttachmentStore:
                 # Under the write lock no sweep runs; if one ran since the write (an orphan with
                 # this content was being removed), write the blob again before the row.
                 if not path.exists():
+                    if data is None:
+                        raise StoreError(f"附件“{staged.name}”的文件已不在暂存区，请重新发送")
                     await asyncio.to_thread(_write_blob, path, data)
                 await conn.execute(_INSERT, values)
-                rows = list(await conn.execute_fetchall(_SELECT_ONE, (number, digest)))
+                rows = list(await conn.execute_fetchall(_SELECT_ONE, (number, staged.sha256)))
         except sqlite3.IntegrityError as exc:
             if "FOREIGN KEY" in str(exc):  # the order went away after the check above
                 raise OrderNotFound(number) from None

@@ -20,12 +20,14 @@ from bot.calendar_config import load_calendar
 from bot.core.engine import Core
 from bot.deadlines import DeadlinePolicy
 from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
+from bot.store.attachments import AttachmentStore
 from bot.tickets import TicketService
 from intents.classifier import KnowledgeMatcher
 from knowledge.loader import KnowledgeBase, load_default
 from knowledge.matcher import Matcher
 
 CST = timezone(timedelta(hours=8))
+UPLOAD_LIMIT = 4096
 THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
 
 
@@ -58,9 +60,16 @@ class Web:
     """The app, its database and an httpx client bound to it."""
 
     def __init__(
-        self, db: Database, core: Core, clock: Clock, sleeps: Sleeps, client: httpx.AsyncClient
+        self,
+        db: Database,
+        core: Core,
+        clock: Clock,
+        sleeps: Sleeps,
+        client: httpx.AsyncClient,
+        store: AttachmentStore | None = None,
     ) -> None:
         self.db, self.core, self.clock, self.sleeps, self.client = db, core, clock, sleeps, client
+        self.store = store
 
     async def session(self) -> str:
         r = await self.client.post("/api/sessions")
@@ -93,13 +102,13 @@ def clock() -> Clock:
     return Clock(THURSDAY_10)
 
 
-@pytest.fixture
-async def web(
-    tmp_path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock
+async def serve(
+    tmp_path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock, files: bool
 ) -> AsyncIterator[Web]:
     db = await open_db(tmp_path / "yiqiban.db")
     repo, people = SqliteWorkOrderRepo(db), SqlitePeopleRepo(db)
     calendar, policy = load_calendar(), DeadlinePolicy.load()
+    store = AttachmentStore(tmp_path / "attachments") if files else None
     core = Core(
         db=db,
         matcher=matcher,
@@ -109,10 +118,29 @@ async def web(
         calendar=calendar,
         policy=policy,
         clock=clock,
+        attachments=store,
     )
     sleeps = Sleeps()
-    app = create_web_app(core, db, clock=clock, sleep=sleeps)
+    limit = {"max_upload_bytes": UPLOAD_LIMIT} if files else {}
+    app = create_web_app(core, db, clock=clock, sleep=sleeps, **limit)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Web(db, core, clock, sleeps, client)
+        yield Web(db, core, clock, sleeps, client, store)
     await db.close()
+
+
+@pytest.fixture
+async def web(
+    tmp_path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock
+) -> AsyncIterator[Web]:
+    async for w in serve(tmp_path, kb, matcher, clock, files=False):
+        yield w
+
+
+@pytest.fixture
+async def files_web(
+    tmp_path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock
+) -> AsyncIterator[Web]:
+    """As `web`, with an `AttachmentStore` and uploads limited to UPLOAD_LIMIT bytes (fast 413)."""
+    async for w in serve(tmp_path, kb, matcher, clock, files=True):
+        yield w

@@ -301,7 +301,7 @@ async def test_openapi_lists_every_path(web: Any) -> None:
     doc = (await web.client.get("/openapi.json")).json()
     assert doc == OPENAPI and doc["openapi"].startswith("3.1")
     routes = {"/", "/healthz", "/openapi.json", "/api/sessions", "/api/messages", "/api/messages/pending",
-              "/api/events"}  # fmt: skip
+              "/api/events", "/api/uploads"}  # fmt: skip
     assert set(doc["paths"]) == routes
     assert doc["components"]["securitySchemes"]["bearer"] == {
         "type": "http", "scheme": "bearer", "description": "POST /api/sessions 返回的令牌"

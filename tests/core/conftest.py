@@ -16,6 +16,7 @@ from bot.core.messages import Address, Inbound, Reply
 from bot.deadlines import DeadlinePolicy
 from bot.filing import NewOrder
 from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
+from bot.store.attachments import AttachmentStore
 from bot.tickets import TicketService
 from bot.workorder import Action, OrderType, Source, Urgency, WorkOrder
 from intents.classifier import KnowledgeMatcher
@@ -62,8 +63,12 @@ class Chat:
 class Env:
     """Everything a test needs; `restart()` closes the database and builds a new Core on it."""
 
-    def __init__(self, path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock) -> None:
+    def __init__(
+        self, path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock, files: bool = False
+    ) -> None:
         self.path, self.kb, self.matcher, self.clock = path, kb, matcher, clock
+        # Only `files_env` takes files: with a store the form has an extra "photos" step.
+        self.store = AttachmentStore(path.parent / "attachments") if files else None
         self.calendar = load_calendar()
         self.policy = DeadlinePolicy.load()
 
@@ -81,6 +86,7 @@ class Env:
             calendar=self.calendar,
             policy=self.policy,
             clock=self.clock,
+            attachments=self.store,
         )
 
     async def restart(self) -> None:
@@ -135,6 +141,15 @@ def clock() -> Clock:
 @pytest.fixture
 async def env(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, clock: Clock) -> AsyncIterator[Env]:
     e = Env(tmp_path / "yiqiban.db", kb, matcher, clock)
+    await e.open()
+    yield e
+    await e.db.close()
+
+
+@pytest.fixture
+async def files_env(tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, clock: Clock) -> AsyncIterator[Env]:
+    """As `env`, with an `AttachmentStore` (so files are accepted while filing a petition)."""
+    e = Env(tmp_path / "yiqiban.db", kb, matcher, clock, files=True)
     await e.open()
     yield e
     await e.db.close()

@@ -28,9 +28,14 @@ FLAGS = [
     "--disable-sync",
 ]
 BOT = ".row:not(.me) .bubble"
+# A 1×1 PNG: the smallest real image the upload path accepts.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201f0b7ab530000000049454e44ae426082"
+)
 
 
-async def test_ask_a_policy_question_and_file_a_petition(server: str, tmp_path: Path) -> None:
+async def test_ask_a_policy_question_and_file_a_petition_with_a_photo(server: str, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
     assert CHROMIUM is not None, "CI must install Debian's chromium"
@@ -57,11 +62,17 @@ async def test_ask_a_policy_question_and_file_a_petition(server: str, tmp_path: 
         await say("跳过")
         await expect(page.locator(BOT).last).to_contain_text("地点", timeout=15000)
         await say("二七区大学路")
+        await expect(page.locator(BOT).last).to_contain_text("照片", timeout=15000)
+        photo = tmp_path / "现场.png"
+        photo.write_bytes(PNG)
+        await page.set_input_files("input[type=file]", str(photo))
+        await expect(page.locator(BOT).filter(has_text="已收到 1 个附件")).to_have_count(1, timeout=15000)
+        await page.locator(".buttons button", has_text="完成").last.click()
         await page.locator(".buttons button", has_text="否").last.click()
         await page.locator(".buttons button", has_text="确认提交").last.click()
         done = page.locator(BOT).filter(has_text="工单号")
         await expect(done).to_have_count(1, timeout=15000)
-        assert "EQ-" in (await done.inner_text())
+        assert "EQ-" in (await done.inner_text()) and "1 个附件" in (await done.inner_text())
         if target := os.environ.get("YIQIBAN_SCREENSHOT"):
             await page.screenshot(path=target)
         else:

@@ -275,3 +275,26 @@ async def test_read_refuses_damaged_or_missing_blobs(
         store.read(att)
     with pytest.raises(ValueError, match="SHA-256"):
         store.path_of(Attachment(number, "x", "text/plain", 1, "../../etc/passwd", "bot", T0))
+
+
+async def test_stage_writes_the_blob_only_and_attach_staged_adds_the_row(
+    db: Database, store: AttachmentStore, number: str
+) -> None:
+    staged = await store.stage("../照片.jpg", PHOTO)
+    assert (staged.name, staged.media_type, staged.size) == ("照片.jpg", "image/jpeg", len(PHOTO))
+    assert files(store) == [f"{staged.sha256[:2]}/{staged.sha256}"] and await rows(db) == []
+    with pytest.raises(InvalidAttachment):
+        await store.stage("x.exe", b"MZ")
+    with pytest.raises(OrderNotFound):
+        await store.attach_staged(db, "EQ-20261126-0042", staged, by="bot", at=T0)
+    att = await store.attach_staged(db, number, staged, by="bot", at=T0)
+    assert await store.attach_staged(db, number, staged, by="bot", at=T0) == att  # idempotent
+    assert store.read(att) == PHOTO and len(await rows(db)) == 1
+
+
+async def test_attach_staged_refuses_a_swept_blob(db: Database, store: AttachmentStore, number: str) -> None:
+    staged = await store.stage("a.jpg", PHOTO)
+    assert await store.sweep_orphans(db) == 1  # a staged blob has no row yet
+    with pytest.raises(StoreError, match="重新发送"):
+        await store.attach_staged(db, number, staged, by="bot", at=T0)
+    assert await rows(db) == []

@@ -25,6 +25,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.adapters.telegram import TelegramApp, build_application
 from bot.calendar_config import load_calendar
 from bot.core.engine import Core
+from bot.core.messages import Inbound, Reply
 from bot.deadlines import DeadlinePolicy
 from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
 from bot.tickets import TicketService
@@ -60,6 +61,13 @@ class FakeTelegram(BaseRequest):
         # createForumTopic takes a real round trip in production; this one widens the window in
         # which a second message could try to create the same topic (the race under test).
         self.topic_latency = 0.05
+        self.files: dict[str, bytes] = {}  # file_path → content, served at the file download URL
+
+    def add_file(self, file_id: str, data: bytes) -> str:
+        """Make `file_id` downloadable (getFile + the file URL); returns its file_path."""
+        path = f"documents/{file_id}.bin"
+        self.files[path] = data
+        return path
 
     async def initialize(self) -> None: ...
 
@@ -79,6 +87,12 @@ class FakeTelegram(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:  # File.download_* → BaseRequest.retrieve(file URL) → do_request
+            path = url.split("/file/bot", 1)[1].split("/", 1)[1]
+            self.calls.append(("download", {"path": path}))
+            if path not in self.files:
+                pytest.fail(f"unexpected file download {url}")
+            return 200, self.files[path]
         api = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         self.calls.append((api, params))
@@ -105,6 +119,32 @@ class FakeTelegram(BaseRequest):
 
     _editMessageText = _sendMessage
 
+    def _media(self, params: dict[str, Any], kind: str) -> dict[str, Any]:
+        message = self._sendMessage({**params, "text": ""})
+        del message["text"]
+        file_id = str(params[kind])
+        if kind == "photo":
+            message["photo"] = [{"file_id": file_id, "file_unique_id": "u", "width": 1, "height": 1}]
+        else:
+            message["document"] = {"file_id": file_id, "file_unique_id": "u"}
+        if params.get("caption"):
+            message["caption"] = params["caption"]
+        return message
+
+    def _sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._media(params, "photo")
+
+    def _sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._media(params, "document")
+
+    def _getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params["file_id"])
+        path = f"documents/{file_id}.bin"
+        if path not in self.files:
+            pytest.fail(f"getFile for unknown file {file_id}")
+        return {"file_id": file_id, "file_unique_id": file_id[-8:], "file_size": len(self.files[path]),
+                "file_path": path}  # fmt: skip
+
     def _answerCallbackQuery(self, _params: dict[str, Any]) -> bool:
         return True
 
@@ -113,6 +153,9 @@ class FakeTelegram(BaseRequest):
         return {"message_thread_id": thread, "name": params["name"], "icon_color": 7322096}
 
     # -- what the tests read --------------------------------------------------------------------
+
+    def params(self, api: str) -> list[dict[str, Any]]:
+        return [p for name, p in self.calls if name == api]
 
     def count(self, api: str) -> int:
         return sum(1 for name, _ in self.calls if name == api)
@@ -149,6 +192,18 @@ def command(name: str, text: str, **changes: Any) -> dict[str, Any]:
     return load_update(name, text=text, entities=[entity], **changes)
 
 
+class RecordingCore(Core):
+    """A real Core that also keeps every Inbound it was given (what the adapter delivered)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inbounds: list[Inbound] = []
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        self.inbounds.append(inbound)
+        return await super().handle(inbound)
+
+
 class Harness:
     """The Core, its database and a running (initialised, never started) PTB Application."""
 
@@ -167,7 +222,7 @@ class Harness:
         self.repo = SqliteWorkOrderRepo(self.db)
         self.people = SqlitePeopleRepo(self.db)
         self.tickets = TicketService(self.repo, self.calendar, self.policy)
-        self.core = Core(
+        self.core = RecordingCore(
             db=self.db,
             matcher=self.matcher,
             kb=self.kb,

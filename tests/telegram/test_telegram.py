@@ -10,7 +10,9 @@ from telegram import Update
 
 from bot.adapters.telegram import (
     CLOSED,
+    FILE_TOO_BIG,
     MAX_CALLBACK_DATA,
+    MAX_DOWNLOAD,
     MAX_MESSAGE,
     NOT_STAFF,
     TopicStore,
@@ -18,12 +20,16 @@ from bot.adapters.telegram import (
     callback_data,
     chunks,
 )
-from bot.core.messages import Address
+from bot.adapters.telegram_desk import NOT_A_TOPIC, NOTHING_TO_CLOSE
+from bot.core.messages import Address, InboundFile
+from bot.filing import NewOrder
+from bot.workorder import Action, OrderType, Source, Status, Urgency, WorkOrder
 from knowledge.loader import KnowledgeBase
 from tests.telegram.conftest import (
     FIRST_THREAD,
     STAFF,
     STAFF_CHAT,
+    THURSDAY_10,
     USER_CHAT,
     FakeTelegram,
     Harness,
@@ -150,15 +156,100 @@ async def escalate(tg: Harness) -> None:
     assert tg.fake.count("createForumTopic") == 0  # only a real message opens a topic
 
 
-async def test_two_quick_messages_open_one_topic_and_both_are_copied(tg: Harness) -> None:
+async def open_order(tg: Harness) -> WorkOrder:
+    """The one order the desk works on for USER_CHAT (the one its topic belongs to)."""
+    [topic] = await TopicStore(tg.db).of_user(USER_CHAT)
+    assert topic.order_number is not None
+    return await tg.tickets.get(topic.order_number)
+
+
+async def test_two_quick_messages_open_one_topic_for_one_new_order(tg: Harness) -> None:
     await escalate(tg)
-    await asyncio.gather(tg.feed(say("我们厂门口道路破损")), tg.feed(say("货车进不来，很着急")))
+    await asyncio.gather(tg.feed(say("我们厂门口道路破损，货车进不来")), tg.feed(say("很着急")))
     assert tg.fake.count("createForumTopic") == 1
-    assert sorted(tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)) == ["我们厂门口道路破损", "货车进不来，很着急"]
+    assert sorted(tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)) == ["很着急", "我们厂门口道路破损，货车进不来"]
+    order = await open_order(tg)
+    assert (order.type, order.urgency, order.source, order.status) == (
+        OrderType.inquiry, Urgency.hoped, Source.telegram, Status.pending,
+    )  # fmt: skip
+    assert order.content in ("我们厂门口道路破损，货车进不来", "很着急")  # whichever came first
+    [created] = tg.fake.params("createForumTopic")
+    assert created["name"] == f"{order.number} {order.content[:20]}"
     await tg.restart()
     await tg.feed(say("还在吗"))
     assert tg.fake.count("createForumTopic") == 1  # the stored topic is reused
     assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1] == "还在吗"
+    assert len(await tg.repo.list(petitioner=order.petitioner)) == 1  # and no second order
+
+
+async def test_out_of_hours_handoff_uses_the_order_the_engine_filed(tg: Harness) -> None:
+    tg.clock.now = THURSDAY_10.replace(hour=20)
+    await tg.feed(load_update("private_text"))  # a policy question, answered by the bot
+    await tg.feed(say("转人工"))
+    filed = (await tg.core.dialogs.load(ADDRESS)).data["order"]
+    assert filed in tg.fake.texts_to(USER_CHAT)[-1]
+    await tg.feed(say("明天能来人看看吗"))
+    [created] = tg.fake.params("createForumTopic")
+    assert str(created["name"]).startswith(f"{filed} ")
+    assert (await open_order(tg)).number == filed
+    assert len(await tg.repo.list()) == 1
+
+
+async def test_an_open_order_of_the_user_gets_the_topic(tg: Harness) -> None:
+    await tg.feed(say("转人工"))  # creates the person behind the chat
+    person = await tg.people.find_by_identity("telegram", str(USER_CHAT))
+    assert person is not None
+    draft = NewOrder(type=OrderType.help, urgency=Urgency.worrying, source=Source.web,
+                     content="厂区门口道路破损，请协调维修", petitioner=person.id)  # fmt: skip
+    mine = await tg.repo.file(draft, by=person.id, at=THURSDAY_10)
+    await tg.feed(say("我上周提交的工单怎么样了"))
+    assert (await open_order(tg)).number == mine.number
+    assert tg.fake.params("createForumTopic")[0]["name"] == f"{mine.number} 厂区门口道路破损，请协调维修"
+
+
+# -- photos and documents --------------------------------------------------------------------------
+
+PHOTO_BYTES = b"\xff\xd8\xff\xe0" + b"JFIF-road" * 100
+PDF_BYTES = b"%PDF-1.7 business licence"
+
+
+async def test_photo_reaches_the_engine_as_an_inbound_file(tg: Harness) -> None:
+    tg.fake.add_file("AgACAgUAAxkBAAIBc2large", PHOTO_BYTES)
+    await tg.feed(load_update("private_photo"))
+    [getfile] = tg.fake.params("getFile")
+    assert getfile["file_id"] == "AgACAgUAAxkBAAIBc2large"  # the largest size
+    assert tg.fake.params("download") == [{"path": "documents/AgACAgUAAxkBAAIBc2large.bin"}]
+    inbound = tg.core.inbounds[-1]
+    assert inbound.text == "厂区门口道路破损的照片"
+    assert inbound.files == (InboundFile("photo_AQADlarge.jpg", PHOTO_BYTES, "image/jpeg"),)
+    assert tg.fake.texts_to(USER_CHAT)  # the engine answered
+    assert tg.fake.count("sendPhoto") == 0  # not escalated: nothing to the desk
+
+
+async def test_document_keeps_its_name_and_type(tg: Harness) -> None:
+    tg.fake.add_file("BQACAgUAAxkBAAIBdGdoc", PDF_BYTES)
+    await tg.feed(load_update("private_document"))
+    assert tg.core.inbounds[-1].files == (InboundFile("营业执照.pdf", PDF_BYTES, "application/pdf"),)
+    assert tg.core.inbounds[-1].text is None
+
+
+async def test_oversized_document_is_refused_without_downloading(tg: Harness) -> None:
+    update = load_update("private_document")
+    update["message"]["document"]["file_size"] = MAX_DOWNLOAD + 1
+    await tg.feed(update)
+    assert tg.fake.texts_to(USER_CHAT) == [FILE_TOO_BIG]
+    assert tg.fake.count("getFile") == 0 and tg.fake.count("download") == 0
+    assert tg.core.inbounds == []  # the engine never saw it
+
+
+async def test_escalated_photo_is_forwarded_by_file_id(tg: Harness) -> None:
+    tg.fake.add_file("AgACAgUAAxkBAAIBc2large", PHOTO_BYTES)
+    await escalate(tg)
+    await tg.feed(load_update("private_photo"))
+    [sent] = tg.fake.params("sendPhoto")
+    assert (int(sent["chat_id"]), sent["message_thread_id"]) == (STAFF_CHAT, FIRST_THREAD)
+    assert sent["photo"] == "AgACAgUAAxkBAAIBc2large" and sent["caption"] == "厂区门口道路破损的照片"
+    assert (await open_order(tg)).content == "厂区门口道路破损的照片"
 
 
 async def test_staff_reply_reaches_the_user_and_is_stored(tg: Harness) -> None:
@@ -171,35 +262,70 @@ async def test_staff_reply_reaches_the_user_and_is_stored(tg: Harness) -> None:
     assert (logged[-1].direction, logged[-1].text) == ("out", reply)
 
 
-async def test_note_is_internal_and_assign_transfer_close_are_recorded(tg: Harness) -> None:
+async def test_transfer_dispatches_and_close_resolves_the_order(tg: Harness) -> None:
     await escalate(tg)
-    await tg.feed(say("请问有人吗"))
+    await tg.feed(say("厂区门口道路破损，货车进出困难"))
+    number = (await open_order(tg)).number
     to_user = len(tg.fake.sent(USER_CHAT))
     await tg.feed(staff_says("/note 该企业上月已反映过同一路段"))
     assert len(tg.fake.sent(USER_CHAT)) == to_user  # nothing went to the user
     assert "内部备注" in tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1]
     await tg.feed(staff_says("/assign 李专员"))
-    assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1] == "已记录承办人：李专员。"
-    await tg.feed(staff_says("/transfer 区住建局"))
-    assert "区住建局" in tg.fake.texts_to(USER_CHAT)[-1]
-    await tg.feed(staff_says("/close"))
-    assert tg.fake.texts_to(USER_CHAT)[-1] == CLOSED
+    assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1].startswith("已记录承办人：李专员。")
+    await tg.feed(staff_says("/transfer urban"))
+    order = await tg.tickets.get(number)
+    assert (order.status, order.unit) == (Status.dispatched, "urban")
+    assert order.deadline is not None  # the 签收 clock runs
+    assert [e.action for e in await tg.repo.events(number)] == [Action.file, Action.accept, Action.dispatch]
+    assert "二七区城市管理局" in tg.fake.texts_to(USER_CHAT)[-1] and number in tg.fake.texts_to(USER_CHAT)[-1]
+    await tg.feed(staff_says("/transfer 二七区住房和城乡建设局"))  # by name: return + dispatch
+    order = await tg.tickets.get(number)
+    assert (order.status, order.unit, order.return_count) == (Status.dispatched, "hcd", 1)
+    await tg.tickets.act(number, Action.acknowledge, by="hcd", at=THURSDAY_10)  # the unit signs
+    await tg.feed(staff_says("/close 已答复"))
+    order = await tg.tickets.get(number)
+    assert (order.status, order.result) == (Status.resolved, "已答复")
     assert await state(tg) == "idle"
-    actions = await TopicStore(tg.db).actions(USER_CHAT)
-    assert actions == [
+    assert tg.fake.texts_to(USER_CHAT)[-1].endswith(CLOSED) and "已答复" in tg.fake.texts_to(USER_CHAT)[-1]
+    assert await TopicStore(tg.db).order_actions(number) == [
         ("note", "该企业上月已反映过同一路段"),
         ("assign", "李专员"),
-        ("transfer", "区住建局"),
-        ("close", ""),
+        ("transfer", "urban"),
+        ("transfer", "hcd"),
+        ("close", "已答复"),
     ]
     row = await tg.db.fetchone(
-        "SELECT assignee, unit FROM telegram_topics WHERE user_chat_id = ?", (USER_CHAT,)
+        "SELECT assignee, unit FROM telegram_order_topics WHERE order_number = ?", (number,)
     )
-    assert row is not None and tuple(row) == ("李专员", "区住建局")
+    assert row is not None and tuple(row) == ("李专员", "hcd")
     await tg.feed(staff_says("还有别的问题吗"))  # after /close nothing is relayed
-    assert tg.fake.texts_to(USER_CHAT)[-1] == CLOSED
+    assert tg.fake.texts_to(USER_CHAT)[-1].endswith(CLOSED)
     await tg.feed(say("谢谢"))  # and the user is back with the bot, not copied to the desk
     assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1] != "谢谢"
+
+
+async def test_close_of_a_pending_order_ends_the_chat_and_keeps_the_order(tg: Harness) -> None:
+    await escalate(tg)
+    await tg.feed(say("请问有人吗"))
+    await tg.feed(staff_says("/transfer 不存在的局"))
+    assert "派单目录中没有承办单位" in tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1]
+    await tg.feed(staff_says("/close"))
+    assert tg.fake.texts_to(USER_CHAT)[-1] == CLOSED
+    assert "未办结" in tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1]
+    assert (await open_order(tg)).status is Status.pending
+    assert await state(tg) == "idle"
+    await tg.feed(staff_says("/close"))
+    assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1] == NOTHING_TO_CLOSE
+
+
+async def test_transfer_refused_by_the_state_machine_is_explained(tg: Harness) -> None:
+    await escalate(tg)
+    await tg.feed(say("请问有人吗"))
+    number = (await open_order(tg)).number
+    await tg.tickets.act(number, Action.withdraw, by="petitioner", at=THURSDAY_10)
+    await tg.feed(staff_says("/transfer urban"))
+    assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-1].startswith(f"工单 {number}：当前状态“已撤销”")
+    assert (await tg.tickets.get(number)).status is Status.withdrawn
 
 
 async def test_non_staff_in_the_group_cannot_act(tg: Harness) -> None:
@@ -208,16 +334,18 @@ async def test_non_staff_in_the_group_cannot_act(tg: Harness) -> None:
     to_user = len(tg.fake.sent(USER_CHAT))
     await tg.feed(staff_says("我来回复一下", sender=OTHER))
     await tg.feed(staff_says("/close", sender=OTHER))
-    assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-2:] == [NOT_STAFF, NOT_STAFF]
+    await tg.feed(staff_says("/transfer urban", sender=OTHER))
+    assert tg.fake.texts_to(STAFF_CHAT, FIRST_THREAD)[-3:] == [NOT_STAFF] * 3
     assert len(tg.fake.sent(USER_CHAT)) == to_user
     assert await state(tg) == "escalated"
+    assert (await open_order(tg)).status is Status.pending
 
 
 async def test_staff_command_outside_a_topic_is_explained(tg: Harness) -> None:
     general = command("staff_topic_message", "/close", is_topic_message=False)
     del general["message"]["message_thread_id"], general["message"]["reply_to_message"]
     await tg.feed(general)
-    assert tg.fake.texts_to(STAFF_CHAT)[-1] == "请在对应用户的话题中使用该命令。"
+    assert tg.fake.texts_to(STAFF_CHAT)[-1] == NOT_A_TOPIC
 
 
 async def test_rate_limiter_is_wired_with_three_retries(tg: Harness) -> None:

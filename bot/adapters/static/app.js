@@ -1,15 +1,19 @@
 // 易企办 web chat. No framework, no build step. Server text is only ever set with textContent.
 // Outgoing messages wait in an in-memory queue and are sent one at a time, in order; a network
 // error or a 5xx keeps the message queued and retries with backoff, so nothing typed is lost.
+// Chosen files (📎) join the same queue and go to /api/uploads one by one, as the raw body.
 (function () {
   "use strict";
   var TOKEN_KEY = "yiqiban.web.token";
   var POLL_MS = 3000;
+  var MAX_FILE_BYTES = 20 * 1024 * 1024;  // as the server's limit
   var log = document.getElementById("log");
   var input = document.getElementById("input");
   var form = document.getElementById("composer");
   var statusEl = document.getElementById("status");
-  var queue = [];          // {body: object, row: element|null}
+  var attach = document.getElementById("attach");
+  var picker = document.getElementById("file");
+  var queue = [];          // {body: object, row: element|null} or {file: File, row: element}
   var sending = false;
   var backoff = 1000;
   var lastTime = 0;
@@ -62,17 +66,24 @@
     }
   }
 
-  function api(method, path, body) {
-    var headers = { "Content-Type": "application/json" };
+  function request(method, path, headers, body) {
     if (token) headers.Authorization = "Bearer " + token;
-    return fetch(path, {
-      method: method, headers: headers, cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body)
-    }).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (data) {
-        return { status: res.status, data: data };
+    return fetch(path, { method: method, headers: headers, cache: "no-store", body: body })
+      .then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (data) {
+          return { status: res.status, data: data };
+        });
       });
-    });
+  }
+  function api(method, path, body) {
+    return request(method, path, { "Content-Type": "application/json" },
+      body === undefined ? undefined : JSON.stringify(body));
+  }
+  function uploadFile(file) {
+    return request("POST", "/api/uploads", {
+      "Content-Type": file.type || "application/octet-stream",
+      "X-File-Name": encodeURIComponent(file.name || "附件")
+    }, file);
   }
   function newSession() {
     return api("POST", "/api/sessions").then(function (r) {
@@ -100,14 +111,16 @@
     var ready = token ? Promise.resolve() : newSession();
     ready.then(function () {
       var item = queue[0];
-      return api("POST", "/api/messages", item.body).then(function (r) {
+      if (item.file) setStatus("正在上传…");
+      var sent = item.file ? uploadFile(item.file) : api("POST", "/api/messages", item.body);
+      return sent.then(function (r) {
         if (r.status === 401) { token = null; return; }          // session gone: new one, resend
         if (r.status >= 500) throw new Error("server");
         queue.shift();
         if (item.row) item.row.classList.remove("pending");
+        setStatus("");
         if (r.status !== 200) { note(r.data.error || "发送失败"); return; }
         backoff = 1000;
-        setStatus("");
         (r.data.replies || []).forEach(function (m) { botMessage(m); });
       });
     }).then(function () {
@@ -133,6 +146,18 @@
     input.value = "";
     input.style.height = "";
     enqueue({ text: text }, text);
+  });
+  attach.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () {
+    Array.prototype.forEach.call(picker.files || [], function (file) {
+      if (file.size > MAX_FILE_BYTES) { note("“" + file.name + "”超过 20 MB，无法发送。"); return; }
+      if (!file.size) { note("“" + file.name + "”是空文件，无法发送。"); return; }
+      var row = bubble(true, "［附件］" + file.name);
+      row.classList.add("pending");
+      queue.push({ file: file, row: row });
+    });
+    picker.value = "";  // choosing the same file again fires "change" again
+    pump();
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {

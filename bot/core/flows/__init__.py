@@ -13,6 +13,7 @@ from bot.core.dialogs import Dialog, DialogRepo
 from bot.core.messages import Address, Button, Reply
 from bot.core.texts import HELP
 from bot.deadlines import DeadlinePolicy
+from bot.store.attachments import AttachmentStore
 from bot.store.people import PeopleRepo
 from bot.tickets import TicketService
 from bot.workdays import WorkCalendar
@@ -42,6 +43,7 @@ class Deps:
     people: PeopleRepo
     calendar: WorkCalendar
     policy: DeadlinePolicy
+    attachments: AttachmentStore | None = None  # None: files are refused politely
 
 
 @dataclass(slots=True)

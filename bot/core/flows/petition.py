@@ -1,32 +1,37 @@
 """Petition intake: ask only what is still missing, show a summary, file the work order.
 
 The form lives in `turn.dialog.data` (state "petition"): a field is missing while its value is
-None; "" means the user skipped it. `step` is the field being asked (or "confirm").
+None; "" means the user skipped it. `step` is the field being asked (or "confirm"). Files sent
+at any step are staged (see `files`); the "photos" step only invites them, and is left out when
+the engine takes no files.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.core.flows import CANCEL_BUTTON, NO_WORDS, SKIP_WORDS, YES_WORDS, Turn
-from bot.core.messages import Button, Reply
+from bot.core.flows import CANCEL_BUTTON, NO_WORDS, SKIP_WORDS, YES_WORDS, Turn, files
+from bot.core.messages import Button, InboundFile, Reply
 from bot.filing import NewOrder
 from bot.workorder import TYPE_LABELS, OrderType, Urgency, WorkOrder
 from intents.model import IntentResult
 from intents.slots import extract_slots, mask_phone
 
 STATE = "petition"
-FIELDS = ("type", "content", "enterprise", "phone", "location", "confidential")
+FIELDS = ("type", "content", "enterprise", "phone", "location", "photos", "confidential")
 FIELD_LABELS = {
     "type": "诉求类型",
     "content": "诉求内容",
     "enterprise": "企业",
     "phone": "联系电话",
     "location": "地点",
+    "photos": "附件",
     "confidential": "身份保密",
 }
+TEXT_ONLY_CHANNELS = frozenset({"console"})  # `yiqiban chat` in a terminal cannot send files
 URGENCY = Urgency.hoped  # the intake default (as `yiqiban tickets new`); the centre re-grades it
 MIN_DESCRIPTION = 6
 MAX_NAME = 100
@@ -71,12 +76,35 @@ def start(turn: Turn, r: IntentResult | None = None, text: str = "") -> list[Rep
 
 def ask_next(turn: Turn, prefix: str = "") -> list[Reply]:
     data = turn.dialog.data
-    missing = next((f for f in FIELDS if data.get(f) is None), None)
+    missing = next((f for f in _fields(turn) if data.get(f) is None), None)
     data["step"] = missing or "confirm"
     if missing is None:
         return [summary(turn, prefix)]
     text, buttons = QUESTIONS[missing]
     return [Reply(prefix + text, (*buttons, CANCEL_BUTTON))]
+
+
+def _fields(turn: Turn) -> tuple[str, ...]:
+    """The form's fields; no "photos" step where no file can come (no store, a terminal)."""
+    takes_files = turn.deps.attachments is not None and turn.address.channel not in TEXT_ONLY_CHANNELS
+    return FIELDS if takes_files else tuple(f for f in FIELDS if f != "photos")
+
+
+async def on_files(turn: Turn, received: Sequence[InboundFile]) -> list[Reply]:
+    """Files sent while the form is open: staged at any step, then the current step again."""
+    notes = await files.stage_all(turn, received)
+    data, step = turn.dialog.data, turn.dialog.data.get("step")
+    count = len(data.get("files") or [])
+    if count and step == "photos":
+        notes.append(f"已收到 {count} 个附件，可以继续发送，发完后点“完成”。")
+        return [Reply("\n".join(notes), (*files.PHOTOS_BUTTONS, CANCEL_BUTTON))]
+    if count:
+        notes.append(f"已收到 {count} 个附件，将随诉求一并提交。")
+    prefix = "\n".join(notes) + "\n"
+    if step == "confirm":
+        return [summary(turn, prefix)]
+    question, buttons = QUESTIONS.get(str(step), ("", ()))
+    return [Reply(prefix + question, (*buttons, CANCEL_BUTTON))]
 
 
 def summary(turn: Turn, prefix: str = "") -> Reply:
@@ -91,6 +119,8 @@ def summary(turn: Turn, prefix: str = "") -> Reply:
         f"地点：{d['location'] or '未提供'}",
         f"身份保密：{'是' if d['confidential'] else '否'}",
     ]
+    if (line := files.summary_line(turn)) is not None:
+        lines.insert(-1, line)
     buttons = (Button("确认提交", "pf:confirm"), Button("修改", "pf:edit"), CANCEL_BUTTON)
     return Reply(prefix + "\n".join(lines), buttons)
 
@@ -101,7 +131,7 @@ async def on_text(turn: Turn, text: str) -> list[Reply]:
         if text in CONFIRM_WORDS:
             return await confirm(turn)
         if text == "修改":
-            return edit_menu()
+            return edit_menu(turn)
         return [summary(turn, "请点“确认提交”、“修改”或“取消”。\n")]
     problem = _take(turn.dialog.data, str(step), text)
     if problem is not None:
@@ -118,11 +148,13 @@ async def on_button(turn: Turn, payload: str) -> list[Reply] | None:
         data["type"] = arg
     elif kind == "pc" and step == "confidential" and arg in ("0", "1"):
         data["confidential"] = arg == "1"
+    elif kind == "pp" and step == "photos" and arg in ("done", "skip"):
+        data["photos"] = arg
     elif kind == "pf" and step == "confirm" and arg == "confirm":
         return await confirm(turn)
     elif kind == "pf" and step == "confirm" and arg == "edit":
-        return edit_menu()
-    elif kind == "pe" and step == "confirm" and arg in FIELDS:
+        return edit_menu(turn)
+    elif kind == "pe" and step == "confirm" and arg in _fields(turn):
         data[arg] = None
         if arg == "enterprise":
             data["credit_code"] = None
@@ -131,8 +163,8 @@ async def on_button(turn: Turn, payload: str) -> list[Reply] | None:
     return ask_next(turn)
 
 
-def edit_menu() -> list[Reply]:
-    buttons = tuple(Button(label, f"pe:{f}") for f, label in FIELD_LABELS.items())
+def edit_menu(turn: Turn) -> list[Reply]:
+    buttons = tuple(Button(FIELD_LABELS[f], f"pe:{f}") for f in _fields(turn))
     return [Reply("请选择要修改的内容：", (*buttons, CANCEL_BUTTON))]
 
 
@@ -154,8 +186,10 @@ async def confirm(turn: Turn) -> list[Reply]:
     order = await _already_filed(turn, content) or await turn.deps.tickets.repo.file(
         draft, by=turn.person, at=turn.now
     )
+    attached = await files.attach_all(turn, order.number)
     turn.dialog.reset()
     done = f"诉求已提交，工单号：{order.number}。\n{promise(turn, order_type)}"
+    done += f"\n{attached}" if attached else ""
     return [Reply(done + "\n发送“我的工单”可随时查看办理进度。")]
 
 
@@ -205,6 +239,10 @@ def _take(data: dict[str, Any], step: str, text: str) -> str | None:
         data["phone"] = phone
     elif step == "location":
         data["location"] = "" if text.lower() in SKIP_WORDS else text[:200]
+    elif step == "photos":
+        if text.lower() not in files.DONE_WORDS | SKIP_WORDS:
+            return "请直接发送照片或文件；发完后点“完成”，不需要请点“跳过”。"
+        data["photos"] = "done"
     elif step == "confidential":
         if text.lower() not in YES_WORDS | NO_WORDS:
             return "请回答“是”或“否”。"
@@ -246,5 +284,6 @@ QUESTIONS: dict[str, tuple[str, tuple[Button, ...]]] = {
     "enterprise": ("请提供企业名称或 18 位统一社会信用代码（不方便提供可回复“跳过”）。", ()),
     "phone": ("请留下联系电话（手机号或带区号的固定电话），承办单位会通过它联系您。", ()),
     "location": ("问题发生的地点是？（不涉及具体地点可回复“跳过”）", ()),
+    "photos": (files.PHOTOS_QUESTION, files.PHOTOS_BUTTONS),
     "confidential": ("是否需要对您的身份信息保密？", (Button("是", "pc:1"), Button("否", "pc:0"))),
 }
