@@ -15,7 +15,7 @@ from bot.calendar_config import load_calendar
 from bot.core.engine import Core
 from bot.deadlines import DeadlinePolicy
 from bot.store.attachments import AttachmentStore
-from bot.store.db import Database, open_db
+from bot.store.db import Checkpointer, Database, open_db
 from bot.store.orders import SqliteWorkOrderRepo
 from bot.store.people import SqlitePeopleRepo
 from bot.tickets import TicketService
@@ -35,8 +35,11 @@ class App:
     db: Database
     core: Core
     tickets: TicketService
+    checkpointer: Checkpointer
 
     async def close(self) -> None:
+        """Stop background work, then close the database (every write has committed)."""
+        await self.checkpointer.stop()
         await self.db.close()
 
 
@@ -46,7 +49,10 @@ async def open_app(
     """Open the database (migrating it), load the knowledge base and build the engine."""
     kb = load_dir(kb_dir) if kb_dir else load_dir()
     matcher = Matcher.from_kb(kb)
-    db = await open_db(db_path)
+    # The serving connection leaves WAL checkpoints to a background connection (latency tail).
+    db = await open_db(db_path, autocheckpoint=False)
+    checkpointer = Checkpointer(db.path)
+    await checkpointer.start()
     calendar, policy = load_calendar(), DeadlinePolicy.load()
     tickets = TicketService(SqliteWorkOrderRepo(db), calendar, policy)
     core = Core(
@@ -60,4 +66,4 @@ async def open_app(
         clock=clock,
         attachments=AttachmentStore(db_path.parent / "attachments"),
     )
-    return App(db, core, tickets)
+    return App(db, core, tickets, checkpointer)

@@ -10,6 +10,7 @@ through SQLite's own locks, which `busy_timeout` waits on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sqlite3
@@ -39,6 +40,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 
 Params = Sequence[Any] | Mapping[str, Any]
+
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -259,8 +263,14 @@ async def _enable_wal(conn: aiosqlite.Connection) -> sqlite3.Row | None:
             delay = min(delay * 2, 0.2)
 
 
-async def open_db(path: str | Path, *, migrations: Traversable | None = None) -> Database:
+async def open_db(
+    path: str | Path, *, migrations: Traversable | None = None, autocheckpoint: bool = True
+) -> Database:
     """Open (creating if needed) the database at `path`, configured and migrated.
+
+    With `autocheckpoint=False` this connection never copies the WAL back into the database
+    itself (the commit that crosses the threshold would pay for it, with fsyncs: the engine's
+    latency tail); a `Checkpointer` on its own connection must then do it in the background.
 
     - WAL: readers never block the writer and vice versa, so a report does not stall filing,
       and a killed process cannot corrupt the file (an unfinished transaction is simply absent).
@@ -281,9 +291,53 @@ async def open_db(path: str | Path, *, migrations: Traversable | None = None) ->
         if row is None or str(row[0]).lower() != "wal":
             raise StoreError(f"数据库 {file} 无法启用 WAL 模式（当前：{row[0] if row else '未知'}）")
         await _pragma(conn, ("PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"))
+        if not autocheckpoint:
+            await conn.execute("PRAGMA wal_autocheckpoint=0")
         db = Database(conn, file)
         await db.migrate(migrations)
     except BaseException:
         await conn.close()
         raise
     return db
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file from its own connection and thread.
+
+    A PASSIVE checkpoint never blocks writers, so the serving connection's commits stay fast
+    while the WAL is kept short; `stop()` runs a final TRUNCATE checkpoint so a cleanly stopped
+    service leaves one compact file behind.
+    """
+
+    def __init__(self, path: Path, interval_s: float = 0.25) -> None:
+        self.path, self.interval_s = path, interval_s
+        self._conn: aiosqlite.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._task = asyncio.create_task(self._run(), name="wal-checkpointer")
+
+    async def checkpoint(self, mode: str = "PASSIVE") -> None:
+        assert self._conn is not None and mode in {"PASSIVE", "TRUNCATE"}
+        await self._conn.execute_fetchall(f"PRAGMA wal_checkpoint({mode})")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.checkpoint()
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed; retrying", exc_info=True)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        if self._conn is not None:
+            with suppress(sqlite3.Error):
+                await self.checkpoint("TRUNCATE")
+            await self._conn.close()
+            self._conn = None

@@ -152,3 +152,22 @@ async def test_backup_while_another_connection_writes(
         assert raw.execute("SELECT count(*) FROM work_orders").fetchone()[0] == len(committed)
     finally:
         raw.close()
+
+
+async def test_background_checkpointer_keeps_the_wal_short(db_path: Path) -> None:
+    from bot.store.db import Checkpointer
+
+    wal = db_path.with_name(db_path.name + "-wal")
+    async with await open_db(db_path, autocheckpoint=False) as db:
+        assert (await db.fetchone("PRAGMA wal_autocheckpoint"))[0] == 0  # type: ignore[index]
+        checkpointer = Checkpointer(db.path, interval_s=3600)  # only the explicit calls below
+        await checkpointer.start()
+        for i in range(300):
+            await db.execute_atomic(
+                "INSERT INTO people (id, created_at) VALUES (?, '2026-11-26T10:00:00+08:00')", (f"p{i}",)
+            )
+        grown = wal.stat().st_size
+        assert grown > 0
+        await checkpointer.stop()  # final TRUNCATE checkpoint
+        assert wal.stat().st_size == 0
+        assert (await db.fetchone("SELECT count(*) FROM people"))[0] == 300  # type: ignore[index]
