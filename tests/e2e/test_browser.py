@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RunningServer
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"), reason="Debian's chromium is not installed"
@@ -35,7 +37,9 @@ PNG = bytes.fromhex(
 )
 
 
-async def test_ask_a_policy_question_and_file_a_petition_with_a_photo(server: str, tmp_path: Path) -> None:
+async def test_ask_a_policy_question_and_file_a_petition_with_a_photo(
+    server: RunningServer, tmp_path: Path
+) -> None:
     from playwright.async_api import async_playwright, expect
 
     assert CHROMIUM is not None, "CI must install Debian's chromium"
@@ -47,7 +51,7 @@ async def test_ask_a_policy_question_and_file_a_petition_with_a_photo(server: st
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        await page.goto(server)
+        await page.goto(server.base)
         await expect(page.locator(BOT).first).to_be_visible(timeout=15000)
 
         async def say(text: str) -> None:

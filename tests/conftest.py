@@ -1,4 +1,4 @@
-"""A real `yiqiban run` process on a free port, for tests that use it as a browser would."""
+"""Fixtures shared across test folders: a real `yiqiban run` process on a free port."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -21,41 +22,54 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass
+class RunningServer:
+    base: str
+    proc: subprocess.Popen[str]
+    db: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    """`python -m bot run` with a fresh database; stopped with SIGTERM afterwards if still up."""
+    port, db = free_port(), tmp_path / "var" / "server.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YIQIBAN_", "TELEGRAM_"))}
-    command = [sys.executable, "-m", "bot", "run", "--port", str(port), "--db", str(tmp_path / "e2e.db")]
+    command = [sys.executable, "-m", "bot", "run", "--port", str(port), "--db", str(db)]
     with subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as proc:
-        lines: list[str] = []
+        running = RunningServer(f"http://127.0.0.1:{port}", proc, db)
         ready = threading.Event()
 
         def read() -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
-                lines.append(line)
+                running.lines.append(line)
                 if "网页聊天" in line:
                     ready.set()
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         try:
-            assert ready.wait(60), "".join(lines)
-            base = f"http://127.0.0.1:{port}"
-            with httpx.Client(base_url=base, timeout=5) as client:
+            assert ready.wait(60), running.output
+            with httpx.Client(base_url=running.base, timeout=5) as client:
                 for _ in range(100):  # the banner is printed just before uvicorn binds the port
                     try:
                         if client.get("/healthz").status_code == 200:
                             break
                     except httpx.TransportError:
                         ready.wait(0.1)
-            yield base
+            yield running
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
             reader.join(10)
