@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
@@ -60,6 +61,9 @@ def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+PEOPLE_CACHE = 10_000  # chats whose person id is kept in memory
+
+
 class Core:
     """The conversation engine. All collaborators are passed in; `clock` is the only time source."""
 
@@ -80,6 +84,7 @@ class Core:
         self.deps = Deps(DialogRepo(db), matcher, kb, tickets, people, calendar, policy, attachments)
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[Address, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._people: OrderedDict[Address, str] = OrderedDict()
 
     @property
     def dialogs(self) -> DialogRepo:
@@ -130,6 +135,19 @@ class Core:
         return replies
 
     async def _person(self, inbound: Inbound, now: datetime) -> str:
+        """The person behind the chat; cached, since a linked identity never changes owner
+        (`link_identity` refuses to move it), which saves a database round trip per message."""
+        cached = self._people.get(inbound.address)
+        if cached is not None:
+            self._people.move_to_end(inbound.address)
+            return cached
+        person_id = await self._find_or_create_person(inbound, now)
+        self._people[inbound.address] = person_id
+        if len(self._people) > PEOPLE_CACHE:
+            self._people.popitem(last=False)
+        return person_id
+
+    async def _find_or_create_person(self, inbound: Inbound, now: datetime) -> str:
         channel, chat_id = inbound.address.channel, inbound.address.chat_id
         found = await self.deps.people.find_by_identity(channel, chat_id)
         if found is not None:
