@@ -19,7 +19,8 @@ from bot.store.db import Checkpointer, Database, open_db
 from bot.store.orders import SqliteWorkOrderRepo
 from bot.store.people import SqlitePeopleRepo
 from bot.tickets import TicketService
-from knowledge.loader import load_dir
+from intents.classifier import KnowledgeMatcher
+from knowledge.loader import KnowledgeBase, load_dir
 from knowledge.matcher import Matcher
 
 CST = timezone(timedelta(hours=8))
@@ -43,6 +44,30 @@ class App:
         await self.db.close()
 
 
+def build_core(
+    db: Database,
+    kb: KnowledgeBase,
+    matcher: KnowledgeMatcher,
+    *,
+    clock: Callable[[], datetime] = china_now,
+    attachments: AttachmentStore | None = None,
+    core_class: type[Core] = Core,
+) -> Core:
+    """Wire the engine to its collaborators on `db`: the one place that knows how (tests too)."""
+    calendar, policy = load_calendar(), DeadlinePolicy.load()
+    return core_class(
+        db=db,
+        matcher=matcher,
+        kb=kb,
+        tickets=TicketService(SqliteWorkOrderRepo(db), calendar, policy),
+        people=SqlitePeopleRepo(db),
+        calendar=calendar,
+        policy=policy,
+        clock=clock,
+        attachments=attachments,
+    )
+
+
 async def open_app(
     db_path: Path, kb_dir: Path | None = None, *, clock: Callable[[], datetime] = china_now
 ) -> App:
@@ -53,17 +78,6 @@ async def open_app(
     db = await open_db(db_path, autocheckpoint=False)
     checkpointer = Checkpointer(db.path)
     await checkpointer.start()
-    calendar, policy = load_calendar(), DeadlinePolicy.load()
-    tickets = TicketService(SqliteWorkOrderRepo(db), calendar, policy)
-    core = Core(
-        db=db,
-        matcher=matcher,
-        kb=kb,
-        tickets=tickets,
-        people=SqlitePeopleRepo(db),
-        calendar=calendar,
-        policy=policy,
-        clock=clock,
-        attachments=AttachmentStore(db_path.parent / "attachments"),
-    )
-    return App(db, core, tickets, checkpointer)
+    attachments = AttachmentStore(db_path.parent / "attachments")
+    core = build_core(db, kb, matcher, clock=clock, attachments=attachments)
+    return App(db, core, core.deps.tickets, checkpointer)

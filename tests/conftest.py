@@ -1,4 +1,5 @@
-"""Fixtures shared across test folders: a real `yiqiban run` process on a free port."""
+"""Fixtures shared across test folders: a settable clock, the bundled knowledge base and its
+matcher (built once per session), and a real `yiqiban run` process on a free port."""
 
 from __future__ import annotations
 
@@ -10,10 +11,45 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
+
+from knowledge.loader import KnowledgeBase, load_default
+from knowledge.matcher import Matcher
+
+CST = timezone(timedelta(hours=8))
+THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
+
+
+class Clock:
+    """The engine's only time source in tests: set or advance it, never sleep."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_default()
+
+
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher.from_kb(kb)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(THURSDAY_10)
 
 
 def free_port() -> int:

@@ -9,37 +9,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.adapters.web import create_web_app
-from bot.calendar_config import load_calendar
+from bot.app import build_core
 from bot.core.engine import Core
-from bot.deadlines import DeadlinePolicy
-from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
+from bot.store import Database, open_db
 from bot.store.attachments import AttachmentStore
-from bot.tickets import TicketService
 from intents.classifier import KnowledgeMatcher
-from knowledge.loader import KnowledgeBase, load_default
-from knowledge.matcher import Matcher
+from knowledge.loader import KnowledgeBase
+from tests.conftest import Clock
 
-CST = timezone(timedelta(hours=8))
 UPLOAD_LIMIT = 4096
-THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Sleeps:
@@ -87,39 +71,12 @@ class Web:
         return str(row["chat_id"])
 
 
-@pytest.fixture(scope="session")
-def kb() -> KnowledgeBase:
-    return load_default()
-
-
-@pytest.fixture(scope="session")
-def matcher(kb: KnowledgeBase) -> Matcher:
-    return Matcher.from_kb(kb)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(THURSDAY_10)
-
-
 async def serve(
     tmp_path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock, files: bool
 ) -> AsyncIterator[Web]:
     db = await open_db(tmp_path / "yiqiban.db")
-    repo, people = SqliteWorkOrderRepo(db), SqlitePeopleRepo(db)
-    calendar, policy = load_calendar(), DeadlinePolicy.load()
     store = AttachmentStore(tmp_path / "attachments") if files else None
-    core = Core(
-        db=db,
-        matcher=matcher,
-        kb=kb,
-        tickets=TicketService(repo, calendar, policy),
-        people=people,
-        calendar=calendar,
-        policy=policy,
-        clock=clock,
-        attachments=store,
-    )
+    core = build_core(db, kb, matcher, clock=clock, attachments=store)
     sleeps = Sleeps()
     limit = {"max_upload_bytes": UPLOAD_LIMIT} if files else {}
     app = create_web_app(core, db, clock=clock, sleep=sleeps, **limit)

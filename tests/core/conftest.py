@@ -4,38 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.calendar_config import load_calendar
-from bot.core.engine import Core
+from bot.app import build_core
 from bot.core.messages import Address, Inbound, Reply
-from bot.deadlines import DeadlinePolicy
 from bot.filing import NewOrder
-from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
+from bot.store import Database, open_db
 from bot.store.attachments import AttachmentStore
-from bot.tickets import TicketService
 from bot.workorder import Action, OrderType, Source, Urgency, WorkOrder
 from intents.classifier import KnowledgeMatcher
-from knowledge.loader import KnowledgeBase, load_default
+from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher
-
-CST = timezone(timedelta(hours=8))
-THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.conftest import Clock
 
 
 @dataclass
@@ -69,25 +52,12 @@ class Env:
         self.path, self.kb, self.matcher, self.clock = path, kb, matcher, clock
         # Only `files_env` takes files: with a store the form has an extra "photos" step.
         self.store = AttachmentStore(path.parent / "attachments") if files else None
-        self.calendar = load_calendar()
-        self.policy = DeadlinePolicy.load()
 
     async def open(self) -> None:
         self.db: Database = await open_db(self.path)
-        self.repo = SqliteWorkOrderRepo(self.db)
-        self.people = SqlitePeopleRepo(self.db)
-        self.tickets = TicketService(self.repo, self.calendar, self.policy)
-        self.core = Core(
-            db=self.db,
-            matcher=self.matcher,
-            kb=self.kb,
-            tickets=self.tickets,
-            people=self.people,
-            calendar=self.calendar,
-            policy=self.policy,
-            clock=self.clock,
-            attachments=self.store,
-        )
+        self.core = build_core(self.db, self.kb, self.matcher, clock=self.clock, attachments=self.store)
+        self.tickets, self.people = self.core.deps.tickets, self.core.deps.people
+        self.repo = self.tickets.repo
 
     async def restart(self) -> None:
         await self.db.close()
@@ -121,21 +91,6 @@ class Env:
         for action, params in steps:
             self.clock.advance(minutes=5)
             await self.tickets.act(number, action, by="staff:1", at=self.clock(), **params)
-
-
-@pytest.fixture(scope="session")
-def kb() -> KnowledgeBase:
-    return load_default()
-
-
-@pytest.fixture(scope="session")
-def matcher(kb: KnowledgeBase) -> Matcher:
-    return Matcher.from_kb(kb)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(THURSDAY_10)
 
 
 @pytest.fixture

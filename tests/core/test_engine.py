@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.engine import BUSY, EMPTY, MAX_TEXT, TOO_LONG, Core
+from bot.app import build_core
+from bot.core.engine import BUSY, EMPTY, MAX_TEXT, TOO_LONG
 from bot.core.messages import Address, Inbound, Reply
 from bot.core.texts import GREETING, HELP, NO_MATCH, OUT_OF_SCOPE
 from bot.workorder import OrderType, Rating, Source, Status
@@ -314,10 +315,7 @@ class BrokenMatcher:
 
 
 async def test_unexpected_errors_become_busy_and_the_message_is_kept(env: Any) -> None:
-    core = Core(
-        db=env.db, matcher=BrokenMatcher(), kb=env.kb, tickets=env.tickets, people=env.people,
-        calendar=env.calendar, policy=env.policy, clock=env.clock,
-    )  # fmt: skip
+    core = build_core(env.db, env.kb, BrokenMatcher(), clock=env.clock)
     address = Address("web", "s1")
     assert await core.handle(Inbound(address, env.clock(), text="营业执照怎么办")) == [Reply(BUSY)]
     [stored] = await core.dialogs.messages(address)

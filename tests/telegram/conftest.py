@@ -13,7 +13,6 @@ import copy
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,32 +22,21 @@ from telegram.ext import CallbackContext
 from telegram.request import BaseRequest, RequestData
 
 from bot.adapters.telegram import TelegramApp, build_application
-from bot.calendar_config import load_calendar
+from bot.app import build_core
 from bot.core.engine import Core
 from bot.core.messages import Inbound, Reply
-from bot.deadlines import DeadlinePolicy
-from bot.store import Database, SqlitePeopleRepo, SqliteWorkOrderRepo, open_db
-from bot.tickets import TicketService
+from bot.store import Database, open_db
 from intents.classifier import KnowledgeMatcher
-from knowledge.loader import KnowledgeBase, load_default
+from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher
+from tests.conftest import THURSDAY_10, Clock
 
-CST = timezone(timedelta(hours=8))
-THURSDAY_10 = datetime(2026, 11, 26, 10, 0, tzinfo=CST)  # a working day, office hours
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "telegram"
 BOT = {"id": 7000000001, "is_bot": True, "first_name": "易企办", "username": "yiqiban_bot"}
 USER_CHAT = 424242
 STAFF_CHAT = -1001987654321
 STAFF = 9001
 FIRST_THREAD = 77
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeTelegram(BaseRequest):
@@ -209,8 +197,6 @@ class Harness:
 
     def __init__(self, path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock) -> None:
         self.path, self.kb, self.matcher, self.clock = path, kb, matcher, clock
-        self.calendar = load_calendar()
-        self.policy = DeadlinePolicy.load()
         self.fake = FakeTelegram()
         self.errors: list[object] = []
         self.update_id = 900000000
@@ -219,19 +205,9 @@ class Harness:
         self.stack = AsyncExitStack()
         self.db: Database = await open_db(self.path)
         self.stack.push_async_callback(self.db.close)
-        self.repo = SqliteWorkOrderRepo(self.db)
-        self.people = SqlitePeopleRepo(self.db)
-        self.tickets = TicketService(self.repo, self.calendar, self.policy)
-        self.core = RecordingCore(
-            db=self.db,
-            matcher=self.matcher,
-            kb=self.kb,
-            tickets=self.tickets,
-            people=self.people,
-            calendar=self.calendar,
-            policy=self.policy,
-            clock=self.clock,
-        )
+        self.core = build_core(self.db, self.kb, self.matcher, clock=self.clock, core_class=RecordingCore)
+        self.tickets, self.people = self.core.deps.tickets, self.core.deps.people
+        self.repo = self.tickets.repo
         self.app: TelegramApp = build_application(
             self.core,
             "123456:TEST-TOKEN",
@@ -259,16 +235,6 @@ class Harness:
         """Process one update the webhook way (`de_json` binds the bot), with a fresh update_id."""
         self.update_id += 1
         await self.app.process_update(Update.de_json({**payload, "update_id": self.update_id}, self.app.bot))
-
-
-@pytest.fixture(scope="session")
-def kb() -> KnowledgeBase:
-    return load_default()
-
-
-@pytest.fixture(scope="session")
-def matcher(kb: KnowledgeBase) -> Matcher:
-    return Matcher.from_kb(kb)
 
 
 @pytest.fixture
