@@ -6,6 +6,7 @@ releases the database after the last write has committed.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,7 +20,8 @@ from bot.store.db import Checkpointer, Database, open_db
 from bot.store.orders import SqliteWorkOrderRepo
 from bot.store.people import SqlitePeopleRepo
 from bot.tickets import TicketService
-from intents.classifier import KnowledgeMatcher
+from intents.classifier import KnowledgeMatcher, classify
+from knowledge.lexicon import load_pinyin
 from knowledge.loader import KnowledgeBase, load_dir
 from knowledge.matcher import Matcher
 
@@ -80,4 +82,23 @@ async def open_app(
     await checkpointer.start()
     attachments = AttachmentStore(db_path.parent / "attachments")
     core = build_core(db, kb, matcher, clock=clock, attachments=attachments)
+    settle(core)
     return App(db, core, core.deps.tickets, checkpointer)
+
+
+def settle(core: Core) -> None:
+    """Make the first user's message as fast as the rest, and keep the collector off the
+    long-lived heap.
+
+    Classifying one question loads jieba's dictionary (about a second), which would otherwise
+    happen inside the first message; pypinyin likewise on the first character the index has not
+    seen. Then everything allocated so far (the knowledge base, the
+    index, jieba's tables: tens of thousands of objects that live as long as the process) is
+    moved out of the garbage collector's generations with `gc.freeze()`; without that, every
+    full collection walks them all, a pause of 12–20 ms measured here, which lands on whichever
+    message is being handled at the time (bench/engine.py's latency tail).
+    """
+    classify("营业执照怎么办理", core.deps.matcher)
+    load_pinyin()
+    gc.collect()
+    gc.freeze()

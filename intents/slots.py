@@ -187,20 +187,35 @@ def _places_file() -> _PlacesFile:
         raise RuleFileError(BUNDLED_PLACES, str(e)) from e
 
 
+@cache
+def _known_places() -> tuple[str, ...]:
+    """Known and nearby place names, longest first (so 二七广场 wins over 二七)."""
+    spec = _places_file()
+    return tuple(sorted((*spec.known, *spec.nearby), key=len, reverse=True))
+
+
+def _find_all(needle: str, text: str) -> Iterator[int]:
+    """Start of every non-overlapping occurrence of `needle` in `text`."""
+    at = text.find(needle) if needle else -1
+    while at != -1:
+        yield at
+        at = text.find(needle, at + len(needle))
+
+
 def _place_spans(text: str) -> Iterator[tuple[int, int, str]]:
     """Candidate places as (start, end, name): known names first, then generic patterns."""
     spec = _places_file()
-    for name in sorted((*spec.known, *spec.nearby), key=len, reverse=True):
-        for m in re.finditer(re.escape(name), text):
-            yield m.start(), m.end(), name
+    for name in _known_places():
+        for at in _find_all(name, text):
+            yield at, at + len(name), name
     for g in spec.generic:
-        for m in re.finditer(re.escape(g.suffix), text):
-            start = m.start()
-            while start > 0 and m.start() - start < g.max and "\u4e00" <= text[start - 1] <= "\u9fff":
+        for at in _find_all(g.suffix, text):
+            start = at
+            while start > 0 and at - start < g.max and "\u4e00" <= text[start - 1] <= "\u9fff":
                 start -= 1
-            body = _after_last_cut(text[start : m.start()], _PLACE_CUT)
+            body = _after_last_cut(text[start:at], _PLACE_CUT)
             if len(body) >= g.min and body + g.suffix not in spec.stopwords:
-                yield m.start() - len(body), m.end(), body + g.suffix
+                yield at - len(body), at + len(g.suffix), body + g.suffix
     for m in _ADDRESS.finditer(text):
         road = _after_last_cut(m.group(1), _PLACE_CUT)
         if len(road) >= 2:

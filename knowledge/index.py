@@ -22,12 +22,12 @@ from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise
 
 import numpy as np
 import numpy.typing as npt
 
-from knowledge.lexicon import Lexicon, syllable
+from knowledge.lexicon import Lexicon, syllables
 from knowledge.normalize import normalize
 
 VIEWS = ("t", "c", "p", "a")  # terms, characters, pinyin, answer terms
@@ -49,14 +49,12 @@ def analyze(text: str, lexicon: Lexicon, *, answer_view: bool = True) -> Analysi
     normalized = "".join(tokens)
     terms = lexicon.content(tokens)
     canonical = "".join(terms)
-    chars = [ch for ch in canonical if not ch.isspace()]
-    cgrams: Counter[str] = Counter()
-    for n in (1, 2, 3):
-        for i in range(len(chars) - n + 1):
-            cgrams["".join(chars[i : i + n])] += 1
-    syl = [syllable(ch) for ch in chars]
-    pgrams: Counter[str] = Counter(syl)
-    pgrams.update(f"{a} {b}" for a, b in pairwise(syl))
+    text = "".join(ch for ch in canonical if not ch.isspace())
+    # Counter(iterable) counts in C: markedly faster than `+= 1` per n-gram on every query.
+    cgrams = Counter(text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1))
+    syl = syllables(text)
+    pgrams = Counter(syl)
+    pgrams.update([f"{a} {b}" for a, b in pairwise(syl)])
     answer = _answer_features(terms) if answer_view else Counter()
     return Analysis(normalized, canonical, {"t": Counter(terms), "c": cgrams, "p": pgrams, "a": answer})
 
@@ -67,15 +65,19 @@ def _answer_features(terms: list[str]) -> Counter[str]:
     Answers are long and worded officially, so the question's words rarely appear verbatim;
     single characters and pairs still catch 社保 in 社会保险 or 执照 in 营业执照.
     """
-    feats: Counter[str] = Counter(terms)
     text = "".join(terms)
-    feats.update("#" + ch for ch in text)
-    feats.update("#" + text[i : i + 2] for i in range(len(text) - 1))
-    return feats
+    return Counter(
+        chain(terms, ["#" + ch for ch in text], ["#" + text[i : i + 2] for i in range(len(text) - 1)])
+    )
 
 
-def _is_unigram(view: str, feat: str) -> bool:
-    return (view == "c" and len(feat) == 1) or (view == "p" and " " not in feat)
+def _split_vocab(vocab: dict[str, int]) -> dict[str, dict[str, int]]:
+    """The vocabulary by view (feature → id): a query then looks each feature up without
+    formatting a "view|feature" key for it."""
+    by_view: dict[str, dict[str, int]] = {view: {} for view in VIEWS}
+    for key, fid in vocab.items():
+        by_view[key[0]][key[2:]] = fid
+    return by_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,7 @@ class InvertedIndex:
     ) -> None:
         self.lexicon = lexicon
         self.weights = weights
-        self.size = n = len(docs)
+        self.size = len(docs)
         self.has_context = bool(contexts and weights.context > 0 and any(contexts))
         answer_views: dict[str, Counter[str]] = {}  # shared by all phrasings of one entry
         self.normalized: list[str] = []
@@ -138,23 +140,20 @@ class InvertedIndex:
                     dids.append(did)
                     tfs.append(1.0 + math.log(tf))
         self.vocab = vocab
+        self._by_view = _split_vocab(vocab)
         self._build_postings(
             np.frombuffer(fids, dtype=np.int32),
             np.frombuffer(dids, dtype=np.int32),
             np.frombuffer(tfs, dtype=np.float32),
         )
-        self._scores = np.zeros(n, dtype=np.float32)  # scratch buffers, zero between queries
-        self._seen = np.zeros(n, dtype=np.int64)
 
     def __getstate__(self) -> dict[str, object]:
-        """Pickle without the lexicon (it holds jieba) or the scratch buffers."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("lexicon", "_scores", "_seen")}
-        return state
+        """Pickle without the lexicon (it holds jieba)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("lexicon", "_by_view")}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._scores = np.zeros(self.size, dtype=np.float32)
-        self._seen = np.zeros(self.size, dtype=np.int64)
+        self._by_view = _split_vocab(self.vocab)
 
     def _build_postings(
         self, f: npt.NDArray[np.int32], d: npt.NDArray[np.int32], tf: npt.NDArray[np.float32]
@@ -176,60 +175,60 @@ class InvertedIndex:
         self.offsets = np.zeros(n_feats + 1, dtype=np.int64)
         np.cumsum(df, out=self.offsets[1:])
 
-    def query_vector(self, analysis: Analysis) -> list[tuple[int, float]]:
-        """Known features of a query with their weights, each view normalised and view-weighted.
+    def query_vector(self, analysis: Analysis) -> tuple[list[int], list[float]]:
+        """Known features of a query (ids) with their weights, each view normalised and
+        view-weighted.
 
         Unknown features still count towards the query norm: a question full of words the
         knowledge base never uses must not look like a perfect match on its one known word.
         Single characters and single syllables are left out of questions of four or more
         characters: they match thousands of phrasings and add little once n-grams exist.
         """
-        out: list[tuple[int, float]] = []
-        vocab, idf, unseen_idf = self.vocab, self._idf, math.log(self.size + 1) + 1.0
+        fids: list[int] = []
+        weights: list[float] = []
+        by_view, idf, unseen_idf = self._by_view, self._idf, math.log(self.size + 1) + 1.0
         skip_unigrams = len(analysis.canonical) >= 4
+        log = math.log
         for view in VIEWS:
             view_weight = self.weights.view(view)
             if not view_weight:
                 continue
-            known: list[tuple[int, float]] = []
+            vocab = by_view[view]
+            first = len(fids)
             norm2 = 0.0
             unigram_view = skip_unigrams and view in ("c", "p")
             for feat, tf in analysis.features[view].items():
-                if unigram_view and _is_unigram(view, feat):
+                if unigram_view and (len(feat) == 1 if view == "c" else " " not in feat):
                     continue
-                fid = vocab.get(f"{view}|{feat}")
-                w = (1.0 + math.log(tf)) * (idf[fid] if fid is not None else unseen_idf)
+                fid = vocab.get(feat)
+                w = (1.0 + log(tf)) * (idf[fid] if fid is not None else unseen_idf)
                 norm2 += w * w
                 if fid is not None:
-                    known.append((fid, w))
-            if known:
+                    fids.append(fid)
+                    weights.append(w)
+            if len(fids) > first:
                 scale = view_weight / math.sqrt(norm2)
-                out.extend((fid, w * scale) for fid, w in known)
-        return out
+                weights[first:] = [w * scale for w in weights[first:]]
+        return fids, weights
 
     def search(self, analysis: Analysis, k: int) -> list[tuple[int, float]]:
         """Top `k` phrasings by fused cosine, as (doc id, score), best first."""
-        qvec = self.query_vector(analysis)
-        if not qvec:
+        qfids, qweights = self.query_vector(analysis)
+        if not qfids:
             return []
-        fids = np.fromiter((fid for fid, _ in qvec), dtype=np.int64, count=len(qvec))
-        qws = np.fromiter((w for _, w in qvec), dtype=np.float32, count=len(qvec))
+        fids = np.array(qfids, dtype=np.int64)
         starts = self.offsets[fids]
         lens = np.minimum(self.offsets[fids + 1] - starts, self.weights.max_postings)
-        total = int(lens.sum())
         # Gather every capped posting range in one go: position = start of its range + offset in it.
-        order = np.arange(total)
-        pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + order
-        ids = self.post_docs[pos]
-        scores = self._scores
-        np.add.at(scores, ids, self.post_vals[pos] * np.repeat(qws, lens))
-        seen = self._seen
-        seen[ids] = order  # the last posting of each document wins...
-        cand = ids[seen[ids] == order]  # ...so this keeps each document once
+        ends = np.cumsum(lens)
+        pos = np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1])
+        weights = self.post_vals[pos] * np.repeat(np.array(qweights, dtype=np.float32), lens)
+        # bincount, not np.add.at: the same sums, an order of magnitude faster on numpy 2.
+        scores = np.bincount(self.post_docs[pos], weights=weights, minlength=self.size)
+        cand = np.flatnonzero(scores)
         vals = scores[cand]
-        scores[cand] = 0.0
         if len(cand) > k:
             top = np.argpartition(-vals, k)[:k]
             cand, vals = cand[top], vals[top]
         order = np.argsort(-vals, kind="stable")
-        return [(int(cand[i]), float(vals[i])) for i in order]
+        return list(zip(cand[order].tolist(), vals[order].tolist(), strict=True))

@@ -194,7 +194,8 @@ class Matcher:
         """Search and grade: the result the bot acts on."""
         hits = self.search(query, k=5)
         g = grade(hits, self.thresholds)
-        if g is Grade.ANSWER and len(normalize(query).replace(" ", "")) < MIN_ANSWER_CHARS:
+        normalized = normalize(query)
+        if g is Grade.ANSWER and len(normalized.replace(" ", "")) < MIN_ANSWER_CHARS:
             g = Grade.CLARIFY  # one or two characters ("税", "补贴") name a topic: offer choices
         if g is Grade.NONE:
             shown: tuple[Hit, ...] = ()
@@ -203,7 +204,7 @@ class Matcher:
         else:
             floor = self.thresholds.choice_floor
             shown = tuple(h for h in hits[:3] if h.score >= floor)
-        return Match(g, shown, normalize(query))
+        return Match(g, shown, normalized)
 
 
 def _indexed_texts(entry: Entry) -> tuple[str, ...]:

@@ -34,6 +34,24 @@ class LoggedMessage:
     at: str
 
 
+Stored = tuple[str, str] | None  # a dialog row as read: (state, data), None when absent
+
+
+def dumps(dialog: Dialog) -> str:
+    """The stored form of a dialog's data."""
+    return json.dumps(dialog.data, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An inbound message as stored, with what handling it starts from."""
+
+    message_id: int
+    dialog: Dialog
+    stored: Stored  # the dialog row as read, for `save_if_changed`
+    person_id: str | None  # None: the chat's identity is not linked to a person yet
+
+
 class DialogRepo:
     """Every write commits before returning."""
 
@@ -54,22 +72,42 @@ class DialogRepo:
     # pays for these, so they are the engine's throughput (bench/engine.py).
 
     async def save(self, address: Address, dialog: Dialog, at: datetime) -> None:
-        data = json.dumps(dialog.data, ensure_ascii=False)
         await self.db.execute_atomic(
             "INSERT INTO dialogs (channel, chat_id, state, data, updated_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (channel, chat_id) DO UPDATE SET state = excluded.state, "
             "data = excluded.data, updated_at = excluded.updated_at",
-            (address.channel, address.chat_id, dialog.state, data, to_db(at)),
+            (address.channel, address.chat_id, dialog.state, dumps(dialog), to_db(at)),
         )
 
-    async def log_in(self, address: Address, text: str | None, button: str | None, at: datetime) -> int:
-        """Store one inbound message (committed) and return its id."""
+    async def log_in(self, address: Address, text: str | None, button: str | None, at: datetime) -> Arrival:
+        """Store one inbound message (committed) and, in the same statement, read what handling
+        it starts from: the chat's dialog and the person the chat's identity is linked to.
+
+        Every message pays for this, so it is one round trip: the reads run inside the insert's
+        own write transaction, i.e. they see the state as of this message.
+        """
+        key = (address.channel, address.chat_id)
         rows = await self.db.execute_atomic(
             "INSERT INTO messages (channel, chat_id, direction, text, button, at) "
-            "VALUES (?, ?, 'in', ?, ?, ?) RETURNING id",
-            (address.channel, address.chat_id, text, button, to_db(at)),
+            "VALUES (?, ?, 'in', ?, ?, ?) RETURNING id, "
+            "(SELECT state FROM dialogs WHERE channel = ? AND chat_id = ?), "
+            "(SELECT data FROM dialogs WHERE channel = ? AND chat_id = ?), "
+            "(SELECT person_id FROM identities WHERE channel = ? AND external_id = ?)",
+            (*key, text, button, to_db(at), *key, *key, *key),
         )
-        return int(rows[0][0])
+        message_id, state, data, person_id = rows[0]
+        if state is None:
+            return Arrival(int(message_id), Dialog(), None, person_id)
+        return Arrival(int(message_id), Dialog(state, json.loads(data)), (state, data), person_id)
+
+    async def save_if_changed(self, address: Address, dialog: Dialog, stored: Stored, at: datetime) -> None:
+        """`save`, unless `dialog` is what `log_in` read (`stored`): most turns of a consultation
+        leave the chat idle, and a skipped write is a round trip saved on every such message."""
+        if stored is None and dialog.state == IDLE and not dialog.data:
+            return  # no row and nothing to keep: loading gives the same empty dialog
+        if stored is not None and stored == (dialog.state, dumps(dialog)):
+            return
+        await self.save(address, dialog, at)
 
     async def log_out(self, address: Address, replies: Sequence[Reply], at: datetime) -> None:
         if not replies:
@@ -99,11 +137,10 @@ class DialogRepo:
         return str(row["text"]) if row is not None else None
 
     async def add_feedback(self, address: Address, entry_id: str, useful: bool, at: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO feedback (channel, chat_id, entry_id, useful, at) VALUES (?, ?, ?, ?, ?)",
-                (address.channel, address.chat_id, entry_id, int(useful), to_db(at)),
-            )
+        await self.db.execute_atomic(
+            "INSERT INTO feedback (channel, chat_id, entry_id, useful, at) VALUES (?, ?, ?, ?, ?)",
+            (address.channel, address.chat_id, entry_id, int(useful), to_db(at)),
+        )
 
     async def feedback(self, entry_id: str) -> list[tuple[str, str, bool]]:
         """(channel, chat_id, useful) per feedback row for one entry, oldest first."""

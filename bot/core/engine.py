@@ -13,7 +13,6 @@ import asyncio
 import logging
 import re
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
@@ -61,9 +60,6 @@ def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-PEOPLE_CACHE = 10_000  # chats whose person id is kept in memory
-
-
 class Core:
     """The conversation engine. All collaborators are passed in; `clock` is the only time source."""
 
@@ -84,7 +80,6 @@ class Core:
         self.deps = Deps(DialogRepo(db), matcher, kb, tickets, people, calendar, policy, attachments)
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[Address, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._people: OrderedDict[Address, str] = OrderedDict()
 
     @property
     def dialogs(self) -> DialogRepo:
@@ -121,37 +116,21 @@ class Core:
         now, address = self.clock(), inbound.address
         text, cut = clean(inbound.text or "")
         button = clean(inbound.button or "", MAX_PAYLOAD)[0] or None
-        message_id = await self.dialogs.log_in(address, text or None, button, now)
-        person = await self._person(inbound, now)
-        dialog = await self.dialogs.load(address)
-        turn = Turn(self.deps, address, person, dialog, now, message_id, text)
+        arrival = await self.dialogs.log_in(address, text or None, button, now)
+        person = arrival.person_id or await self._new_person(inbound, now)
+        turn = Turn(self.deps, address, person, arrival.dialog, now, arrival.message_id, text)
         replies = await self._on_files(turn, inbound.files) if inbound.files else []
         if not inbound.files or text or button is not None:  # a caption is handled as a message
             replies += await self._dispatch(turn, button)
         if cut:
             replies.insert(0, Reply(TOO_LONG))
-        await self.dialogs.save(address, turn.dialog, now)
+        await self.dialogs.save_if_changed(address, turn.dialog, arrival.stored, now)
         await self.dialogs.log_out(address, replies, now)
         return replies
 
-    async def _person(self, inbound: Inbound, now: datetime) -> str:
-        """The person behind the chat; cached, since a linked identity never changes owner
-        (`link_identity` refuses to move it), which saves a database round trip per message."""
-        cached = self._people.get(inbound.address)
-        if cached is not None:
-            self._people.move_to_end(inbound.address)
-            return cached
-        person_id = await self._find_or_create_person(inbound, now)
-        self._people[inbound.address] = person_id
-        if len(self._people) > PEOPLE_CACHE:
-            self._people.popitem(last=False)
-        return person_id
-
-    async def _find_or_create_person(self, inbound: Inbound, now: datetime) -> str:
+    async def _new_person(self, inbound: Inbound, now: datetime) -> str:
+        """A chat's first message: create its person and link the chat's identity to it."""
         channel, chat_id = inbound.address.channel, inbound.address.chat_id
-        found = await self.deps.people.find_by_identity(channel, chat_id)
-        if found is not None:
-            return found.id
         name = clean(inbound.user_name or "", 100)[0] or None
         person = await self.deps.people.create(at=now, display_name=name)
         try:

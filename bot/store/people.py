@@ -138,11 +138,10 @@ class SqlitePeopleRepo:
         self, *, at: datetime, display_name: str | None = None, phone: str | None = None
     ) -> Person:
         person = Person(id=uuid.uuid4().hex, created_at=at, display_name=display_name, phone=phone)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"INSERT INTO people ({_PERSON_COLUMNS}) VALUES (?, ?, ?, ?)",
-                (person.id, display_name, phone, to_db(at)),
-            )
+        await self.db.execute_atomic(  # one statement, committed on its own: one round trip
+            f"INSERT INTO people ({_PERSON_COLUMNS}) VALUES (?, ?, ?, ?)",
+            (person.id, display_name, phone, to_db(at)),
+        )
         return person
 
     async def get(self, person_id: str) -> Person | None:
@@ -157,20 +156,16 @@ class SqlitePeopleRepo:
         """
         if not channel.strip() or not external_id.strip():
             raise ValueError("渠道和账号标识不能为空")
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO identities (channel, external_id, person_id) VALUES (?, ?, ?) "
-                "ON CONFLICT (channel, external_id) DO NOTHING",
-                (channel, external_id, person_id),
-            )
-            async with conn.execute(
-                "SELECT person_id FROM identities WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
-            ) as cur:
-                row = await cur.fetchone()
-            assert row is not None
-            if row["person_id"] != person_id:
-                raise IdentityConflict(channel, external_id, row["person_id"])
+        # The no-op DO UPDATE makes RETURNING give the owner whether the row is new or not:
+        # insert-or-read in one atomic statement (a new chat's first message pays for it).
+        [row] = await self.db.execute_atomic(
+            "INSERT INTO identities (channel, external_id, person_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (channel, external_id) DO UPDATE SET person_id = identities.person_id "
+            "RETURNING person_id",
+            (channel, external_id, person_id),
+        )
+        if row["person_id"] != person_id:
+            raise IdentityConflict(channel, external_id, row["person_id"])
 
     async def find_by_identity(self, channel: str, external_id: str) -> Person | None:
         row = await self.db.fetchone(

@@ -106,6 +106,30 @@ async def test_petition_form_across_messages_survives_a_restart(env: Any) -> Non
     assert await chat.state() == "idle"
 
 
+async def test_dialog_rows_are_written_only_when_the_dialog_changes(env: Any) -> None:
+    chat = env.chat()
+
+    async def row() -> tuple[str, str] | None:
+        found = await env.db.fetchone(
+            "SELECT state, updated_at FROM dialogs WHERE chat_id = ?", (chat.address.chat_id,)
+        )
+        return (found["state"], found["updated_at"]) if found is not None else None
+
+    await chat.say("营业执照怎么办理")
+    assert await row() is None  # an idle chat needs no row: loading it gives the same dialog
+    await chat.say("我要反映问题")
+    assert (await row() or ("", ""))[0] == "petition"
+    env.clock.advance(minutes=1)
+    await chat.say("取消")  # back to idle: this change must be written
+    cancelled = await row()
+    assert cancelled is not None and cancelled[0] == "idle"
+    env.clock.advance(minutes=1)
+    await chat.say("营业执照怎么办理")
+    assert await row() == cancelled  # unchanged: no write
+    await env.restart()
+    assert await chat.state() == "idle"
+
+
 async def test_slots_of_the_first_message_are_not_asked_again(env: Any) -> None:
     chat = env.chat()
     asked = [await chat.say("我要投诉，我们公司门口被占道，电话13812345678")]
