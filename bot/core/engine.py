@@ -25,7 +25,7 @@ from bot.filing import InvalidOrder
 from bot.store.attachments import AttachmentStore
 from bot.store.db import Database
 from bot.store.orders import ConcurrentUpdate, OrderNotFound
-from bot.store.people import IdentityConflict, PeopleRepo
+from bot.store.people import PeopleRepo
 from bot.tickets import TicketService
 from bot.workdays import WorkCalendar
 from bot.workorder import TransitionError
@@ -124,20 +124,16 @@ class Core:
             replies += await self._dispatch(turn, button)
         if cut:
             replies.insert(0, Reply(TOO_LONG))
-        await self.dialogs.save_if_changed(address, turn.dialog, arrival.stored, now)
-        await self.dialogs.log_out(address, replies, now)
+        await self.dialogs.end_turn(address, replies, turn.dialog, arrival.stored, now)
         return replies
 
     async def _new_person(self, inbound: Inbound, now: datetime) -> str:
-        """A chat's first message: create its person and link the chat's identity to it."""
-        channel, chat_id = inbound.address.channel, inbound.address.chat_id
+        """A chat's first message: its person, created and linked to the chat's identity."""
         name = clean(inbound.user_name or "", 100)[0] or None
-        person = await self.deps.people.create(at=now, display_name=name)
-        try:
-            await self.deps.people.link_identity(channel, chat_id, person.id)
-        except IdentityConflict as exc:  # linked meanwhile by another process
-            return exc.person_id
-        return person.id
+        address = inbound.address
+        return await self.deps.people.first_contact(
+            address.channel, address.chat_id, at=now, display_name=name
+        )
 
     async def _dispatch(self, turn: Turn, button: str | None) -> list[Reply]:
         try:

@@ -65,6 +65,9 @@ class PeopleRepo(Protocol):
     ) -> Person: ...
     async def get(self, person_id: str) -> Person | None: ...
     async def link_identity(self, channel: str, external_id: str, person_id: str) -> None: ...
+    async def first_contact(
+        self, channel: str, external_id: str, *, at: datetime, display_name: str | None = None
+    ) -> str: ...
     async def find_by_identity(self, channel: str, external_id: str) -> Person | None: ...
     async def link_enterprise(self, person_id: str, credit_code: str, role: str) -> None: ...
     async def enterprises_of(self, person_id: str) -> list[Enterprise]: ...
@@ -166,6 +169,30 @@ class SqlitePeopleRepo:
         )
         if row["person_id"] != person_id:
             raise IdentityConflict(channel, external_id, row["person_id"])
+
+    async def first_contact(
+        self, channel: str, external_id: str, *, at: datetime, display_name: str | None = None
+    ) -> str:
+        """The person behind an identity seen for the first time: created and linked in one
+        atomic statement (migration 0009). If the identity got linked meanwhile (another process),
+        nothing is created and its owner is returned."""
+        if not channel.strip() or not external_id.strip():
+            raise ValueError("渠道和账号标识不能为空")
+        person_id = uuid.uuid4().hex
+        try:
+            await self.db.execute_atomic(
+                "INSERT INTO first_contacts (channel, external_id, person_id, display_name, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (channel, external_id, person_id, display_name, to_db(at)),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "identity_taken" not in str(exc):
+                raise
+            owner = await self.find_by_identity(channel, external_id)
+            if owner is None:  # unlinking does not exist, so the owner cannot have vanished
+                raise
+            return owner.id
+        return person_id
 
     async def find_by_identity(self, channel: str, external_id: str) -> Person | None:
         row = await self.db.fetchone(

@@ -130,6 +130,15 @@ async def test_dialog_rows_are_written_only_when_the_dialog_changes(env: Any) ->
     assert await chat.state() == "idle"
 
 
+async def test_a_turn_logs_every_reply_in_order(env: Any) -> None:
+    chat = env.chat()
+    replies = await chat.say("x" * (MAX_TEXT + 1))  # cut: a notice first, then the answer
+    assert len(replies) >= 2
+    logged = [m for m in await env.core.dialogs.messages(chat.address) if m.direction == "out"]
+    assert [m.text for m in logged] == [r.text for r in replies]
+    assert await env.db.fetchall("SELECT * FROM turn_ends") == []  # staging rows never stay
+
+
 async def test_slots_of_the_first_message_are_not_asked_again(env: Any) -> None:
     chat = env.chat()
     asked = [await chat.say("我要投诉，我们公司门口被占道，电话13812345678")]

@@ -68,6 +68,20 @@ async def test_identity_linking_is_idempotent_and_exclusive(db: Database) -> Non
     assert await people.find_by_identity("telegram", "42") == alice
 
 
+async def test_first_contact_creates_and_links_in_one_go_or_returns_the_owner(db: Database) -> None:
+    people = SqlitePeopleRepo(db)
+    first = await people.first_contact("web", "chat-1", at=T0, display_name="王经理")
+    found = await people.find_by_identity("web", "chat-1")
+    assert found is not None and found.id == first and found.display_name == "王经理"
+
+    again = await people.first_contact("web", "chat-1", at=T0 + timedelta(minutes=1))
+    assert again == first  # linked already (say by another process): its owner, nothing created
+    assert (await db.fetchone("SELECT count(*) FROM people"))[0] == 1  # type: ignore[index]
+    assert await db.fetchall("SELECT * FROM first_contacts") == []  # staging rows never stay
+    with pytest.raises(ValueError, match="不能为空"):
+        await people.first_contact("web", " ", at=T0)
+
+
 async def test_people_act_for_enterprises(db: Database) -> None:
     enterprises, people = SqliteEnterpriseRepo(db), SqlitePeopleRepo(db)
     a = await enterprises.upsert(company(CODE_A, name="B 公司"))
