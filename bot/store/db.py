@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta, timezone
@@ -312,23 +313,22 @@ async def open_db(
 
 
 def _lower_own_priority() -> str:
-    """Make the calling thread a background one: SCHED_IDLE on Linux (it runs only when the
-    CPU has nothing else to do), else the lowest nice value; returns what it did.
+    """Give the calling thread the lowest nice value (19); returns what it did.
 
     A checkpoint is bulk copying that can wait; on a busy single core it would otherwise take
-    time slices from the thread that answers users, which shows up as their latency tail. The
-    write-ahead log only grows while the service is saturated, and shrinks once it is not.
+    time slices from the thread that answers users, which shows up as their latency tail. Not
+    SCHED_IDLE: a checkpoint briefly holds WAL locks the writer may need, and a thread that only
+    runs when the CPU is idle would then hold them for as long as the service is busy (measured:
+    a worse tail than nice 19). On Linux the nice value is per thread; elsewhere it applies to
+    the process, so it is only lowered on Linux.
     """
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # 0: this thread (Linux)
-        return "idle"
-    except (AttributeError, OSError):
-        pass
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, 19)  # per thread on Linux; the process elsewhere
-        return "nice"
-    except (AttributeError, OSError):
+    if not sys.platform.startswith("linux"):
         return "unchanged"
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 19)  # who=0: the calling thread, on Linux
+    except OSError:
+        return "unchanged"
+    return "nice 19"
 
 
 class Checkpointer:

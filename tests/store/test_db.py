@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -171,3 +173,26 @@ async def test_background_checkpointer_keeps_the_wal_short(db_path: Path) -> Non
         await checkpointer.stop()  # final TRUNCATE checkpoint
         assert wal.stat().st_size == 0
         assert (await db.fetchone("SELECT count(*) FROM people"))[0] == 300  # type: ignore[index]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+async def test_the_checkpointer_thread_runs_at_the_lowest_priority(db_path: Path) -> None:
+    """Its copying must not take CPU from the thread that answers users (bench/engine.py)."""
+    from bot.store.db import Checkpointer
+
+    def nice_values() -> dict[int, int]:
+        tasks = Path("/proc/self/task")
+        return {
+            int(t.name): int((t / "stat").read_text().rsplit(")", 1)[1].split()[16]) for t in tasks.iterdir()
+        }
+
+    async with await open_db(db_path) as db:
+        before = set(nice_values())
+        checkpointer = Checkpointer(db.path, interval_s=3600)
+        await checkpointer.start()
+        try:
+            new = {tid: nice for tid, nice in nice_values().items() if tid not in before}
+            assert list(new.values()) == [19]  # its own connection thread, and only that one
+            assert nice_values()[threading.get_native_id()] == 0
+        finally:
+            await checkpointer.stop()
