@@ -325,15 +325,23 @@ class AttachmentStore:
         return [_attachment(r) for r in rows]
 
     async def sweep_orphans(self, db: Database) -> int:
-        """Delete the blobs no row references, and temp files left by crashed writes; how many.
+        """Delete the blobs nothing references, and temp files left by crashed writes; how many.
 
-        Runs inside a write transaction (taken, not used for writing) so that no `add` can
-        commit a row while blobs are judged and deleted; see the module docstring. Coroutines
-        sharing `db` wait for the sweep. Files that are not ours (other names) are left alone.
+        A blob is referenced by an order's row, or by a form still open in a chat (files staged
+        with `stage` and listed in the dialog's `files` until the petition is filed or
+        cancelled). Runs inside a write transaction (taken, not used for writing) so that no
+        `add` can commit a row while blobs are judged and deleted; see the module docstring.
+        Coroutines sharing `db` wait for the sweep. Files that are not ours (other names) are
+        left alone. A blob staged in the very turn a sweep runs (before the dialog is saved) can
+        still go; `attach_staged` then asks the user to send it again.
         """
         async with db.transaction() as conn:
-            rows = await conn.execute_fetchall("SELECT DISTINCT sha256 FROM order_attachments")
-            referenced = {str(r[0]) for r in rows}
+            rows = await conn.execute_fetchall(
+                "SELECT sha256 FROM order_attachments UNION "
+                "SELECT json_extract(f.value, '$.sha256') FROM dialogs d, json_each(d.data, '$.files') f "
+                "WHERE json_type(d.data, '$.files') = 'array'"
+            )
+            referenced = {str(r[0]) for r in rows if r[0] is not None}
             return await asyncio.to_thread(self._sweep, referenced, time.time())
 
     def _sweep(self, referenced: set[str], now: float) -> int:

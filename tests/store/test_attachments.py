@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +24,7 @@ from bot.store.attachments import (
     InvalidAttachment,
     sanitize_name,
 )
-from bot.store.db import StoreError
+from bot.store.db import StoreError, to_db
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=CST)
@@ -298,3 +299,20 @@ async def test_attach_staged_refuses_a_swept_blob(db: Database, store: Attachmen
     with pytest.raises(StoreError, match="重新发送"):
         await store.attach_staged(db, number, staged, by="bot", at=T0)
     assert await rows(db) == []
+
+
+async def test_sweep_keeps_blobs_staged_in_an_open_form(db: Database, store: AttachmentStore) -> None:
+    in_form = await store.stage("现场.jpg", PHOTO)
+    loose = await store.stage("other.jpg", PHOTO + b"another photo")
+    await db.execute_atomic(
+        "INSERT INTO dialogs (channel, chat_id, state, data, updated_at) VALUES (?, ?, ?, ?, ?)",
+        ("web", "c1", "petition", json.dumps({"files": [{"sha256": in_form.sha256}]}), to_db(T0)),
+    )
+    await db.execute_atomic(  # a dialog without files, and one whose `files` is not a list
+        "INSERT INTO dialogs (channel, chat_id, state, data, updated_at) VALUES "
+        "('web', 'c2', 'idle', '{}', ?), ('web', 'c3', 'petition', '{\"files\": 3}', ?)",
+        (to_db(T0), to_db(T0)),
+    )
+    assert await store.sweep_orphans(db) == 1
+    assert files(store) == [f"{in_form.sha256[:2]}/{in_form.sha256}"]
+    assert loose.sha256 != in_form.sha256
