@@ -30,9 +30,13 @@ async def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
     app = await open_app(settings.db, settings.kb_dir)
     web = create_web_app(app.core, app.db, clock=china_now)
     telegram: Any = None
+    push_bot: Any = None
+    scheduler: Any = None
     try:
         if settings.telegram_bot_token is not None:
             telegram = await _start_telegram(settings, app.core, web)
+            push_bot = await _push_bot(settings.telegram_bot_token.get_secret_value())
+        scheduler = await _start_scheduler(app, push_bot)
         # No access log: the event stream carries its session token in the query string.
         config = uvicorn.Config(
             web,
@@ -48,6 +52,10 @@ async def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
         out.flush()
         await server.serve()
     finally:
+        if scheduler is not None:
+            await scheduler.stop()
+        if push_bot is not None:
+            await push_bot.shutdown()
         if telegram is not None:
             await _stop_telegram(telegram)
         await app.close()
@@ -100,6 +108,29 @@ async def _start_telegram(settings: Settings, core: Any, web: Any) -> Any:
     elif application.updater is not None:
         await application.updater.start_polling()
     return application
+
+
+async def _push_bot(token: str) -> Any:
+    """A second Bot for scheduled pushes, without PTB's rate limiter: the scheduler's own
+    `PushLimiter` also enforces Telegram's one-message-per-second-per-chat rule."""
+    from telegram import Bot
+
+    bot = Bot(token)
+    await bot.initialize()
+    return bot
+
+
+async def _start_scheduler(app: Any, push_bot: Any) -> Any:
+    """The durable schedule (bot.schedule): catch up on what fell due while stopped, then run."""
+    from bot.schedule.runner import Scheduler
+    from bot.schedule.telegram_push import PushLimiter, TelegramPusher
+
+    pusher = TelegramPusher(push_bot, PushLimiter()) if push_bot is not None else None
+    scheduler = Scheduler(app.db, clock=china_now, calendar=app.core.deps.calendar, telegram=pusher)
+    interrupted = await scheduler.start()
+    if interrupted:
+        log.warning("%d pushes were interrupted by the last stop; see `yiqiban scheduler list`", interrupted)
+    return scheduler
 
 
 async def _stop_telegram(application: Any) -> None:

@@ -1,0 +1,275 @@
+"""The scheduler: wakes at the next due time (APScheduler) and on a safety interval, and each pass
+plans the due items (`plan`) and delivers them through the channel each one resolves to.
+
+Delivery and what "exactly once" means per channel:
+- our own web chat and the staff inbox: the message row (keyed by the item) and `state = 'sent'`
+  are written in one transaction, so an item is delivered exactly once whatever crashes;
+- Telegram has no idempotent send: the item is claimed (`sending`, committed) before the call and
+  marked `sent` after it. A process killed in between leaves it `sending`, which the next start
+  turns into `uncertain`: listed for staff, never resent twice, never silently dropped.
+A failed send is retried with exponential backoff up to `MAX_ATTEMPTS`, then `failed` (listed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.schedule.model import MAX_ATTEMPTS, Audience, Item, Target
+from bot.schedule.plan import DAILY_CAP, Verdict, plan
+from bot.schedule.quiet import QuietHours
+from bot.schedule.store import ScheduleStore
+from bot.schedule.telegram_push import PushFailed, PushRefused
+from bot.store.db import Database
+from bot.workdays import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # items planned per pass: bounded work per pass however long the backlog
+SENDS_IN_FLIGHT = 32  # concurrent Telegram sends; the pusher's limiter does the pacing
+SAFETY_INTERVAL_S = 60.0
+STAFF_CHANNELS = ("unit", "leader")
+
+
+class Pusher(Protocol):
+    async def send(
+        self,
+        chat_id: str,
+        text: str,
+        buttons: tuple[tuple[str, str], ...] = (),
+        before_request: Callable[[], Awaitable[None]] | None = None,
+    ) -> int: ...
+
+
+class _Taken(Exception):
+    """Another pass claimed the item first."""
+
+
+@dataclass(slots=True)
+class Tick:
+    """What one pass did."""
+
+    sent: int = 0
+    deferred: int = 0
+    dropped: int = 0
+    retried: int = 0
+    failed: int = 0
+    more: bool = False  # a full batch: more items are due
+    notes: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … capped at one hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime],
+        calendar: WorkCalendar,
+        quiet: QuietHours | None = None,
+        daily_cap: int = DAILY_CAP,
+        telegram: Pusher | None = None,
+        batch: int = BATCH,
+    ) -> None:
+        self.db, self.store = db, ScheduleStore(db)
+        self.clock, self.calendar = clock, calendar
+        self.quiet = quiet or QuietHours()
+        self.daily_cap, self.telegram, self.batch = daily_cap, telegram, batch
+        self._pass_lock = asyncio.Lock()
+        self._aps: AsyncIOScheduler | None = None
+        self._active = 0  # passes started by APScheduler and not finished
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- one pass ---------------------------------------------------------------------------------
+
+    async def tick(self, now: datetime | None = None) -> Tick:
+        """Plan and deliver the items due as of `now` (default: the clock), one batch."""
+        async with self._pass_lock:
+            now = now or self.clock()
+            due = await self.store.due(now, self.batch)
+            people = [i.target.chat_id for i in due if i.target.channel == "person"]
+            day_start = datetime.combine(now.date(), datetime.min.time(), tzinfo=now.tzinfo)
+            decisions = plan(
+                due,
+                now,
+                self.calendar,
+                quiet=self.quiet,
+                sent_today=await self.store.sent_since(people, day_start),
+                unsubscribed=await self.store.unsubscribed(people),
+                daily_cap=self.daily_cap,
+            )
+            result = Tick(more=len(due) == self.batch)
+            drops: list[tuple[int, str]] = []
+            defers: list[tuple[int, datetime, str]] = []
+            for d in decisions:
+                assert d.item.id is not None
+                if d.verdict is Verdict.drop:
+                    drops.append((d.item.id, d.note))
+                elif d.verdict is Verdict.defer:
+                    assert d.at is not None
+                    defers.append((d.item.id, d.at, d.note))
+            sending = [d.item for d in decisions if d.verdict is Verdict.send]
+            addresses = await self._resolve([i.target for i in sending])
+            staff: list[Item] = []
+            web: list[tuple[Item, str]] = []
+            telegram: list[tuple[Item, str]] = []
+            failures: list[tuple[int, str]] = []
+            for item in sending:
+                assert item.id is not None
+                address = addresses.get(item.target)
+                if item.target.channel in STAFF_CHANNELS or item.policy.audience is Audience.staff:
+                    staff.append(item)
+                elif address is None:
+                    failures.append((item.id, "没有可以送达的渠道（该用户只用过终端或尚无会话）"))
+                elif address.channel == "web":
+                    web.append((item, address.chat_id))
+                elif address.channel == "telegram" and self.telegram is not None:
+                    telegram.append((item, address.chat_id))
+                else:
+                    failures.append((item.id, f"渠道 {address.channel} 暂不支持主动推送"))
+            gone = await self.store.settle(
+                now, drops=drops, defers=defers, staff=staff, web=web, failures=failures
+            )
+            result.dropped, result.deferred = len(drops), len(defers)
+            result.sent = len(staff) + len(web) - len(gone)
+            result.failed = len(failures) + len(gone)
+            gate = asyncio.Semaphore(SENDS_IN_FLIGHT)
+
+            async def send(item: Item, chat_id: str) -> None:
+                async with gate:
+                    await self._send_telegram(item, chat_id, now, result)
+
+            await asyncio.gather(*(send(item, chat) for item, chat in telegram))
+            return result
+
+    async def _send_telegram(self, item: Item, chat_id: str, now: datetime, result: Tick) -> None:
+        assert item.id is not None and self.telegram is not None
+        item_id = item.id
+        claimed = False
+
+        async def claim() -> None:
+            """pending → sending, committed right before the (first) HTTP request."""
+            nonlocal claimed
+            if not claimed:
+                if not await self.store.claim(item_id, self.clock()):
+                    raise _Taken
+                claimed = True
+
+        try:
+            await self.telegram.send(chat_id, item.text, item.buttons, before_request=claim)
+        except _Taken:
+            return  # another pass took it
+        except PushRefused as exc:
+            await self.store.fail(item_id, now, f"Telegram 拒绝：{exc}")
+            result.failed += 1
+            return
+        except PushFailed as exc:
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                await self.store.fail(item_id, now, f"重试 {MAX_ATTEMPTS} 次仍未送达：{exc}")
+                result.failed += 1
+            else:
+                await self.store.retry(item_id, now + backoff(item.attempts + 1), now, f"将重试：{exc}")
+                result.retried += 1
+            return
+        await self.store.sent(item, now, f"telegram:{chat_id}")
+        result.sent += 1
+
+    async def _resolve(self, targets: Sequence[Target]) -> dict[Target, Target]:
+        """Where each target can be reached: a person → the chat they used last (web or
+        Telegram), one query for the whole batch; a chat address is itself. A person with no
+        such chat is missing from the result."""
+        out = {t: t for t in targets if t.channel not in ("person", *STAFF_CHANNELS)}
+        people = sorted({t.chat_id for t in targets if t.channel == "person"})
+        for start in range(0, len(people), 500):
+            part = people[start : start + 500]
+            marks = ", ".join("?" * len(part))
+            rows = await self.db.fetchall(
+                "SELECT person_id, channel, external_id FROM ("
+                " SELECT i.person_id, i.channel, i.external_id, row_number() OVER ("
+                "  PARTITION BY i.person_id ORDER BY max(m.id) DESC) AS rank"
+                " FROM identities i JOIN messages m ON m.channel = i.channel"
+                "  AND m.chat_id = i.external_id AND m.direction = 'in'"
+                f" WHERE i.person_id IN ({marks}) AND i.channel IN ('web', 'telegram')"
+                " GROUP BY i.person_id, i.channel, i.external_id"
+                ") WHERE rank = 1",
+                part,
+            )
+            for r in rows:
+                out[Target("person", str(r["person_id"]))] = Target(r["channel"], r["external_id"])
+        return out
+
+    # -- running ----------------------------------------------------------------------------------
+
+    async def run_due(self) -> Tick:
+        """Passes until nothing more is due now; the totals."""
+        total = Tick()
+        while True:
+            t = await self.tick()
+            for name in ("sent", "deferred", "dropped", "retried", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(t, name))
+            if not t.more:
+                return total
+
+    async def start(self, safety_interval_s: float = SAFETY_INTERVAL_S) -> int:
+        """Recover interrupted sends, then wake at each next due time and every
+        `safety_interval_s`; returns how many items were found interrupted (now uncertain)."""
+        interrupted = await self.store.recover(self.clock())
+        if interrupted:
+            log.warning("%d scheduled pushes were interrupted mid-send: marked uncertain", interrupted)
+        self._aps = AsyncIOScheduler(timezone=self.clock().tzinfo)
+        self._aps.add_job(
+            self._wake,
+            IntervalTrigger(seconds=safety_interval_s),
+            id="safety",
+            coalesce=True,
+            max_instances=1,
+        )
+        self._aps.start()
+        await self._wake()
+        return interrupted
+
+    async def stop(self) -> None:
+        """Stop waking up; a pass under way finishes its writes first (it is not cancelled)."""
+        aps, self._aps = self._aps, None  # a pass that ends now schedules nothing more
+        if aps is None:
+            return
+        aps.pause()
+        await self._idle.wait()
+        aps.shutdown(wait=False)
+
+    def poke(self) -> None:
+        """Something new was scheduled: run a pass soon rather than at the safety interval."""
+        if self._aps is not None:
+            self._aps.add_job(self._wake, DateTrigger(), id="poke", replace_existing=True)
+
+    async def _wake(self) -> None:
+        self._active += 1
+        self._idle.clear()
+        try:
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("scheduler pass failed; the safety interval retries")
+            if self._aps is None:
+                return
+            upcoming = await self.store.next_due()
+            if upcoming is not None and self._aps is not None:
+                at = max(upcoming, self.clock())
+                self._aps.add_job(self._wake, DateTrigger(run_date=at), id="next", replace_existing=True)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()

@@ -1,0 +1,47 @@
+"""`yiqiban scheduler tick --now` and `yiqiban scheduler list` on a real database file."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from typing import Any
+
+from bot.cli import main
+from bot.workorder import Action
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+async def cli(*argv: str) -> tuple[int, str]:
+    """The CLI runs its own event loop, so from an async test it runs in a thread."""
+    return await asyncio.to_thread(run, *argv)
+
+
+async def test_tick_runs_what_is_due_as_of_the_given_time(env: Any) -> None:
+    token, person = await env.web_user()
+    order = await env.file_for(person)
+    env.clock.now = env.at("2026-11-26T21:30")
+    await env.tickets.act(order.number, Action.accept, by="staff:1", at=env.clock())
+    db = str(env.path)
+
+    code, text = await cli("scheduler", "tick", "--now", "2026-11-26T21:31", "--db", db)
+    assert code == 0 and "送达 0，推迟 1" in text
+    code, text = await cli("scheduler", "list", "--db", db, "--json")
+    [item] = json.loads(text)["items"]
+    assert item["kind"] == "notice" and item["due_at"] == "2026-11-27T08:00:00+08:00"
+    assert item["note"] == "quiet hours"
+
+    code, text = await cli("scheduler", "tick", "--now", "2026-11-27T08:00", "--db", db, "--json")
+    assert code == 0 and json.loads(text)["sent"] == 1
+    assert len(await env.pending(token)) == 1
+    code, text = await cli("scheduler", "list", "--db", db, "--state", "sent")
+    assert "sent 1" in text and order.number in text
+
+
+def test_a_bad_time_is_a_polite_error(tmp_path: Any, capsys: Any) -> None:
+    code, _ = run("scheduler", "tick", "--now", "明天早上", "--db", str(tmp_path / "x.db"))
+    assert code == 1 and "时间格式不正确" in capsys.readouterr().err
