@@ -4,18 +4,20 @@ The domain pieces stay pure (`transitions.apply` never reads a clock or a calend
 never touches the database). This service is the one place that knows which action starts which
 clock: 派单 starts the 签收 clock, 签收 starts the 办结 clock, an approved 延期 moves the deadline
 by working days, and a 重办 after an unsatisfied 回访 gets a fresh 办结 clock. It also queues what
-the petitioner must be told (bot.notices) in the same transaction as the change.
+the petitioner must be told (bot.notices) and the follow-ups the change plans (bot.schedule:
+reminders, deadline warnings, 催办, 督办, 回访) in the same transaction as the change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.deadlines import DeadlinePolicy
 from bot.notices import notices_for
+from bot.schedule.producers import ScheduleSettings, after_event, superseded_by
 from bot.store.orders import OrderNotFound, WorkOrderRepo
 from bot.transitions import apply
 from bot.workdays import WorkCalendar
@@ -30,6 +32,7 @@ class TicketService:
     calendar: WorkCalendar
     policy: DeadlinePolicy
     profile: str | None = None  # deadline profile; None: the configured default (henan_12345)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)  # reminders, 回访 …
 
     async def get(self, number: str) -> WorkOrder:
         order = await self.repo.get(number)
@@ -45,7 +48,8 @@ class TicketService:
         order = await self.get(number)
         params = {**params, **self._deadline_for(order, action, at, params)}
         new, event = apply(order, action, by=by, at=at, **params)
-        await self.repo.save(new, event, notices_for(new, event))
+        follow_ups = after_event(new, event, self.calendar, self.policy, settings=self.schedule)
+        await self.repo.save(new, event, notices_for(new, event), follow_ups, superseded_by(event))
         return new, event
 
     def _due(self, stage: str, order: WorkOrder, start: datetime) -> datetime | None:

@@ -20,6 +20,7 @@ import aiosqlite
 
 from bot.filing import NewOrder, file_order
 from bot.notices import Notice
+from bot.schedule.model import Item
 from bot.store.db import CST, Database, StoreError, from_db, to_db
 from bot.transitions import apply
 from bot.workorder import (
@@ -65,7 +66,14 @@ class WorkOrderRepo(Protocol):
         limit: int = 100,
         offset: int = 0,
     ) -> builtins.list[WorkOrder]: ...
-    async def save(self, order: WorkOrder, event: Event, notices: Sequence[Notice] = ()) -> None: ...
+    async def save(
+        self,
+        order: WorkOrder,
+        event: Event,
+        notices: Sequence[Notice] = (),
+        schedule: Sequence[Item] = (),
+        cancel: Sequence[str] = (),
+    ) -> None: ...
     async def act(
         self, number: str, action: Action, *, by: str, at: datetime, **params: object
     ) -> tuple[WorkOrder, Event]: ...
@@ -257,9 +265,17 @@ class SqliteWorkOrderRepo:
         sql = f"SELECT {_COLUMNS} FROM work_orders {clause}{order}"
         return [_order(r) for r in await self.db.fetchall(sql, (*params, limit, offset))]
 
-    async def save(self, order: WorkOrder, event: Event, notices: Sequence[Notice] = ()) -> None:
-        """Store `order` (produced by `apply` from version - 1), its event and the notices owed
-        to the petitioner, or nothing at all."""
+    async def save(
+        self,
+        order: WorkOrder,
+        event: Event,
+        notices: Sequence[Notice] = (),
+        schedule: Sequence[Item] = (),
+        cancel: Sequence[str] = (),
+    ) -> None:
+        """Store `order` (produced by `apply` from version - 1), its event, the notices owed to
+        the petitioner and the follow-ups it plans (bot.schedule: pending items of the `cancel`
+        groups are dropped as superseded first, then `schedule` is added), or nothing at all."""
         if event.order_number != order.number:
             raise ValueError(f"事件属于工单 {event.order_number}，不属于 {order.number}")
         async with self.db.transaction() as conn:
@@ -271,6 +287,25 @@ class SqliteWorkOrderRepo:
             for n in notices:
                 values = (n.recipient, n.order_number, n.kind, n.text, to_db(n.at))
                 await conn.execute(_INSERT_NOTICE, values)
+            at = to_db(event.at)
+            if cancel:
+                marks = ", ".join("?" * len(cancel))
+                await conn.execute(
+                    "UPDATE schedule SET state = 'dropped', note = ?, updated_at = ? "
+                    f"WHERE state = 'pending' AND grp IN ({marks})",
+                    (f"superseded by {event.action.value}", at, *cancel),
+                )
+            await conn.executemany(
+                "INSERT INTO schedule (kind, target_channel, target_id, due_at, text, buttons, payload, key, "
+                "grp, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                [
+                    (i.kind.value, i.target.channel, i.target.chat_id, to_db(i.due_at), i.text,
+                     json.dumps([list(b) for b in i.buttons], ensure_ascii=False),
+                     json.dumps(i.payload, ensure_ascii=False), i.key, i.group, at, at)
+                    for i in schedule
+                ],
+            )  # fmt: skip
 
     async def act(
         self, number: str, action: Action, *, by: str, at: datetime, **params: object

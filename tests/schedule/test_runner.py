@@ -60,10 +60,18 @@ async def test_after_two_days_down_everything_due_goes_out_once(env: Any) -> Non
     await env.restart()  # down from Thursday 11:00 …
     env.clock.advance(days=4)  # … to Monday 11:00: four days, two of them a weekend
     first = await env.scheduler.tick()
-    assert first.dropped == 1  # the poll is stale (> 3 days): dropped, with a record
+    # Dropped with a record: the poll (stale, > 3 days) and the older of the two 签收 reminders
+    # the 派单 planned (50 % and 100 % of the 签收 window: only the newest is worth sending).
+    assert first.dropped == 2
+    notes = {r["key"].split(":")[0]: r["note"] for r in await env.db.fetchall(
+        "SELECT key, note FROM schedule WHERE state = 'dropped'")}  # fmt: skip
+    assert notes["poll"].startswith("stale") and notes["ack_reminder"].startswith("merged into")
+    [reminder] = await env.db.fetchall("SELECT kind, unit FROM staff_inbox")
+    assert tuple(reminder) == ("ack_reminder", "区住建局")
     assert await env.scheduler.tick() == type(first)()  # a second pass finds nothing
     texts = await env.pending(token)
-    assert sum(order.number in t for t in texts) == first.sent >= 1
+    assert sum(order.number in t for t in texts) == 1  # 已受理 (派单 itself tells nobody)
+    assert first.sent == 2  # that notice and the 签收 reminder
     states = await env.states()
     assert states["poll:2026-11"] == "dropped"
     assert all(s in ("sent", "dropped") for s in states.values())
@@ -96,3 +104,39 @@ async def test_a_person_reachable_only_in_the_terminal_is_a_recorded_failure(env
     assert (await env.scheduler.tick()).failed == 1
     [failed] = await env.scheduler.store.listing([State.failed])
     assert "没有可以送达的渠道" in failed.note
+
+
+async def test_the_visit_after_closing_arrives_next_working_day_and_can_be_answered(env: Any) -> None:
+    token, person = await env.web_user()
+    order = await env.file_for(person)
+    steps: list[tuple[Action, dict[str, Any]]] = [
+        (Action.accept, {}),
+        (Action.dispatch, {"unit": "区住建局"}),
+        (Action.acknowledge, {}),
+        (Action.resolve, {"result": "道路已修复。"}),
+    ]
+    env.clock.now = env.at("2026-11-27T15:00")  # a Friday afternoon
+    for action, params in steps:
+        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    await env.scheduler.tick()
+    await env.pending(token)  # the notices (受理, 办结) read
+
+    env.clock.now = env.at("2026-11-30T08:59")  # Monday, just before the 回访
+    assert (await env.scheduler.tick()).sent == 0
+    env.clock.now = env.at("2026-11-30T09:00")
+    await env.scheduler.tick()
+    r = await env.client.get("/api/messages/pending", headers=env.auth(token))
+    [visit] = r.json()["messages"]
+    assert order.number in visit["text"]
+    payloads = [b["payload"] for b in visit["buttons"]]
+    assert payloads[0] == f"rv:{order.number}:very_satisfied" and len(payloads) == 5
+
+    r = await env.client.post("/api/messages", json={"button": payloads[1]}, headers=env.auth(token))
+    assert "感谢您的评价" in r.json()["replies"][0]["text"]
+    rated = await env.tickets.get(order.number)
+    assert rated.rating is not None and rated.rating.value == "satisfied"
+    states = await env.states()
+    assert [s for k, s in states.items() if k.startswith(("visit_reminder", "visit_expire"))] == [
+        "dropped",
+        "dropped",
+    ]  # answered: no reminder, no 未评价

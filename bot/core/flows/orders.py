@@ -83,8 +83,12 @@ async def rate(turn: Turn, number: str, value: str) -> list[Reply] | None:
         rating = Rating(value)
     except ValueError:
         return None
-    if await _own(turn, number) is None:
+    order = await _own(turn, number)
+    if order is None:
         return [Reply(NOT_FOUND)]
+    if order.status is Status.resolved:
+        # Answering the scheduled 回访 (bot.schedule) is what starts the visit.
+        await turn.deps.tickets.act(number, Action.start_visit, by="scheduler:回访", at=turn.now)
     await turn.deps.tickets.act(number, Action.rate, rating=rating, by=turn.person, at=turn.now)
     text = f"感谢您的评价（{RATING_LABELS[rating]}）！"
     if rating not in SATISFIED:
