@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -30,14 +31,19 @@ def _when(text: str | None) -> datetime:
 
 def cmd_tick(args: argparse.Namespace, out: TextIO) -> int:
     from bot.calendar_config import load_calendar
+    from bot.deadlines import DeadlinePolicy
     from bot.schedule.runner import Scheduler
     from bot.store.db import open_db
+    from bot.store.orders import SqliteWorkOrderRepo
+    from bot.tickets import TicketService
 
     now = _when(args.now)
 
     async def run() -> int:
         async with await open_db(db_path(args)) as db:
-            scheduler = Scheduler(db, clock=lambda: now, calendar=load_calendar())
+            calendar = load_calendar()
+            tickets = TicketService(SqliteWorkOrderRepo(db), calendar, DeadlinePolicy.load())
+            scheduler = Scheduler(db, clock=lambda: now, calendar=calendar, tickets=tickets)
             interrupted = await scheduler.store.recover(now)
             total = await scheduler.run_due()
         report = {
@@ -103,6 +109,24 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     return asyncio.run(run())
 
 
+def cmd_resolve(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.schedule.store import ScheduleStore
+    from bot.store.db import open_db
+
+    now = _when(None)
+
+    async def run() -> bool:
+        async with await open_db(db_path(args)) as db:
+            return await ScheduleStore(db).resolve_uncertain(
+                args.id, delivered=args.delivered, by=args.by, now=now
+            )
+
+    if not asyncio.run(run()):
+        raise LookupError(f"#{args.id} 不是“中断待核实”（uncertain）状态的推送")
+    out.write(f"#{args.id} 已标记为{'已送达' if args.delivered else '未送达，将重新发送'}。\n")
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="数据库文件（默认 var/yiqiban.db，或环境变量 YIQIBAN_DB）")
@@ -116,3 +140,10 @@ def add_parsers(sub: Any) -> None:
     lst.add_argument("--state", action="append", choices=STATES, help="按状态筛选，可重复")
     lst.add_argument("--limit", type=int, default=200)
     lst.set_defaults(func=cmd_list)
+    res = cmds.add_parser("resolve", parents=[common], help="处理一条中断待核实的推送")
+    res.add_argument("id", type=int)
+    how = res.add_mutually_exclusive_group(required=True)
+    how.add_argument("--delivered", action="store_true", help="已确认用户收到：记为已送达")
+    how.add_argument("--resend", action="store_true", help="已确认用户没收到：重新发送")
+    res.add_argument("--by", default=os.environ.get("USER") or "operator", help="处理人")
+    res.set_defaults(func=cmd_resolve)

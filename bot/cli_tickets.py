@@ -172,6 +172,7 @@ ACTIONS: dict[str, tuple[Action, Callable[[argparse.Namespace], dict[str, Any]]]
     "close": (Action.resolve, lambda a: {"result": a.result}),
     "visit": (Action.start_visit, lambda a: {}),
     "rate": (Action.rate, lambda a: {"rating": Rating(a.rating)}),
+    "close-unrated": (Action.close_unrated, lambda a: {}),
     "reopen": (Action.rate, lambda a: {"rating": Rating.unsatisfied}),
     "urge": (Action.urge, lambda a: {}),
     "supervise": (Action.supervise, lambda a: {}),

@@ -126,7 +126,9 @@ async def _start_scheduler(app: Any, push_bot: Any) -> Any:
     from bot.schedule.telegram_push import PushLimiter, TelegramPusher
 
     pusher = TelegramPusher(push_bot, PushLimiter()) if push_bot is not None else None
-    scheduler = Scheduler(app.db, clock=china_now, calendar=app.core.deps.calendar, telegram=pusher)
+    scheduler = Scheduler(
+        app.db, clock=china_now, calendar=app.core.deps.calendar, telegram=pusher, tickets=app.tickets
+    )
     interrupted = await scheduler.start()
     if interrupted:
         log.warning("%d pushes were interrupted by the last stop; see `yiqiban scheduler list`", interrupted)

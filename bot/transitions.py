@@ -47,6 +47,9 @@ ALLOWED: Mapping[tuple[Status, Action], Status] = {
     (S.resolved, A.start_visit): S.awaiting_visit,
     # A satisfied rating archives; an unsatisfied one reopens to `REOPEN_TO` (重办), see `_rate`.
     (S.awaiting_visit, A.rate): S.archived,
+    # No answer to the 回访 and its one reminder: archived as 未评价 (no rating is invented).
+    (S.resolved, A.close_unrated): S.archived,
+    (S.awaiting_visit, A.close_unrated): S.archived,
     # 催办 nudges a unit, so only while a unit holds the order.
     (S.dispatched, A.urge): S.dispatched,
     (S.in_progress, A.urge): S.in_progress,
@@ -75,6 +78,7 @@ PARAMS: Mapping[Action, tuple[frozenset[str], frozenset[str]]] = {
     A.resolve: (frozenset({"result"}), frozenset()),
     A.start_visit: (frozenset(), frozenset()),
     A.rate: (frozenset({"rating"}), frozenset({"deadline"})),
+    A.close_unrated: (frozenset(), frozenset()),
     A.urge: (frozenset(), frozenset()),
     A.supervise: (frozenset(), frozenset()),
     A.withdraw: (frozenset(), frozenset()),
@@ -249,6 +253,7 @@ _EFFECTS: Mapping[Action, Effect] = {
     A.resolve: _resolve,
     A.start_visit: _plain,
     A.rate: _rate,
+    A.close_unrated: _plain,
     A.urge: _urge,
     A.supervise: _supervise,
     A.withdraw: _close,

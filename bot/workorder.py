@@ -84,6 +84,7 @@ class Action(StrEnum):
     resolve = "resolve"
     start_visit = "start_visit"
     rate = "rate"
+    close_unrated = "close_unrated"  # 回访 unanswered after its reminder: archived as 未评价
     urge = "urge"
     supervise = "supervise"
     withdraw = "withdraw"
@@ -168,6 +169,7 @@ ACTION_LABELS: Mapping[Action, str] = {
     Action.resolve: "办结",
     Action.start_visit: "回访",
     Action.rate: "评价",
+    Action.close_unrated: "未评价归档",
     Action.urge: "催办",
     Action.supervise: "督办",
     Action.withdraw: "撤销",

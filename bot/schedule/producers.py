@@ -122,6 +122,7 @@ def superseded_by(event: Event) -> list[str]:
     - 办结: the 签收 reminders, the deadline plan and a pending `rectify_visit` (the 回访 of the
       redone work is the second 回访: one message, not two);
     - 评价: the 回访 items and the `rectify_visit`; after 不满意 also the deadline plan;
+    - 未评价归档: the 回访 items and the `rectify_visit`;
     - 不予受理, 撤销, 合并: everything pending for the order.
     An immediate 督办 after a 差评 is in no group: it is never cancelled.
     """
@@ -138,6 +139,8 @@ def superseded_by(event: Event) -> list[str]:
             return [ack, plan, rectify]
         case Action.rate:
             return [visit, rectify, plan] if event.get("reopened") is True else [visit, rectify]
+        case Action.close_unrated:
+            return [visit, rectify]
         case Action.reject | Action.withdraw | Action.merge:
             return [ack, plan, visit, rectify]
         case _:

@@ -23,13 +23,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.schedule.model import MAX_ATTEMPTS, Audience, Item, Target
+from bot.schedule.model import MAX_ATTEMPTS, Audience, Item, Kind, Target
 from bot.schedule.plan import DAILY_CAP, Verdict, plan
+from bot.schedule.producers import weekly_overdue_digest
 from bot.schedule.quiet import QuietHours
 from bot.schedule.store import ScheduleStore
 from bot.schedule.telegram_push import PushFailed, PushRefused
-from bot.store.db import Database
+from bot.store.db import Database, StoreError
+from bot.tickets import TicketService
 from bot.workdays import WorkCalendar
+from bot.workorder import Action, Status, TransitionError
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +84,19 @@ class Scheduler:
         quiet: QuietHours | None = None,
         daily_cap: int = DAILY_CAP,
         telegram: Pusher | None = None,
+        tickets: TicketService | None = None,
         batch: int = BATCH,
     ) -> None:
+        """`tickets`: where an unanswered 回访 is archived as 未评价 (`visit_expire`); without it
+        the staff are only told."""
         self.db, self.store = db, ScheduleStore(db)
         self.clock, self.calendar = clock, calendar
         self.quiet = quiet or QuietHours()
         self.daily_cap, self.telegram, self.batch = daily_cap, telegram, batch
+        self.tickets = tickets
         self._pass_lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
+        self._digest_week: tuple[int, int] | None = None
         self._active = 0  # passes started by APScheduler and not finished
         self._idle = asyncio.Event()
         self._idle.set()
@@ -129,6 +137,8 @@ class Scheduler:
             failures: list[tuple[int, str]] = []
             for item in sending:
                 assert item.id is not None
+                if item.kind is Kind.visit_expire:
+                    await self._archive_unrated(item, now)
                 address = addresses.get(item.target)
                 if item.target.channel in STAFF_CHANNELS or item.policy.audience is Audience.staff:
                     staff.append(item)
@@ -154,6 +164,19 @@ class Scheduler:
 
             await asyncio.gather(*(send(item, chat) for item, chat in telegram))
             return result
+
+    async def _archive_unrated(self, item: Item, now: datetime) -> None:
+        """The 回访 and its reminder went unanswered: archive the order as 未评价, if it is still
+        waiting for a rating (an answer meanwhile cancels this item anyway)."""
+        number = item.payload.get("order")
+        if self.tickets is None or not isinstance(number, str):
+            return
+        try:
+            order = await self.tickets.get(number)
+            if order.status in (Status.resolved, Status.awaiting_visit):
+                await self.tickets.act(number, Action.close_unrated, by="scheduler", at=now)
+        except (StoreError, TransitionError) as exc:  # e.g. rated at this very moment
+            log.warning("could not archive %s as unrated: %s", number, exc)
 
     async def _send_telegram(self, item: Item, chat_id: str, now: datetime, result: Tick) -> None:
         assert item.id is not None and self.telegram is not None
@@ -213,8 +236,29 @@ class Scheduler:
 
     # -- running ----------------------------------------------------------------------------------
 
+    async def plan_weekly_digest(self, now: datetime) -> bool:
+        """The weekly overdue list (通报): from 09:00 of the week's first working day, once per
+        ISO week (the item's key), when any order is overdue. True if one was scheduled."""
+        year, week, _ = now.isocalendar()
+        if self.tickets is None or self._digest_week == (year, week):
+            return False
+        monday = now.date() - timedelta(days=now.weekday())
+        first = self.calendar.workday_on_or_after(monday)
+        opening = datetime.combine(first, self.calendar.hours[0][0], tzinfo=now.tzinfo)
+        if first.isocalendar()[:2] != (year, week) or now < opening:
+            return False  # the week has no working day yet (a holiday week), or it is too early
+        self._digest_week = (year, week)  # checked: not again this week in this process
+        key = f"{Kind.overdue_digest}:{year}-W{week:02d}"
+        if await self.db.fetchone("SELECT 1 FROM schedule WHERE key = ?", (key,)) is not None:
+            return False
+        owed = (Status.dispatched, Status.in_progress)
+        orders = [o async for o in self.tickets.repo.iter_all() if o.status in owed]
+        item = weekly_overdue_digest(orders, now, self.calendar)
+        return item is not None and await self.store.add([item], now) == 1
+
     async def run_due(self) -> Tick:
         """Passes until nothing more is due now; the totals."""
+        await self.plan_weekly_digest(self.clock())
         total = Tick()
         while True:
             t = await self.tick()

@@ -248,6 +248,20 @@ class ScheduleStore:
             )
         return gone
 
+    async def resolve_uncertain(self, item_id: int, *, delivered: bool, by: str, now: datetime) -> bool:
+        """A person looked at an `uncertain` item (asked the user, say): it was delivered (→ sent)
+        or it was not (→ pending again: it is past due, so the next pass sends it). False if the
+        item is not uncertain."""
+        at = to_db(now)
+        if delivered:
+            sql = "UPDATE schedule SET state = 'sent', sent_at = ?, updated_at = ?, note = ? "
+            params: tuple[Any, ...] = (at, at, f"{by} 确认已送达", item_id)
+        else:
+            sql = "UPDATE schedule SET state = 'pending', updated_at = ?, note = ? "  # still due
+            params = (at, f"{by} 确认未送达，重新发送", item_id)
+        rows = await self.db.execute_atomic(sql + "WHERE id = ? AND state = 'uncertain' RETURNING id", params)
+        return bool(rows)
+
     async def deliver_web(self, item: Item, chat_id: str, now: datetime) -> None:
         """Into a web session's outbox and `sent`, in one transaction: exactly once."""
         buttons = _web_buttons(item)

@@ -48,6 +48,7 @@ VALID: dict[Action, dict[str, Any]] = {
     Action.resolve: {"result": "已上门核实并解决"},
     Action.start_visit: {},
     Action.rate: {"rating": "satisfied"},
+    Action.close_unrated: {},
     Action.urge: {},
     Action.supervise: {},
     Action.withdraw: {},
@@ -134,8 +135,8 @@ EXPECTED_TABLE = {
     "dispatched": "acknowledge>in_progress return>accepted urge supervise withdraw>withdrawn merge>merged",
     "in_progress": "return>accepted apply_extension approve_extension reject_extension resolve>resolved"
     " urge supervise withdraw>withdrawn merge>merged",
-    "resolved": "start_visit>awaiting_visit withdraw>withdrawn",
-    "awaiting_visit": "rate>archived withdraw>withdrawn",
+    "resolved": "start_visit>awaiting_visit close_unrated>archived withdraw>withdrawn",
+    "awaiting_visit": "rate>archived close_unrated>archived withdraw>withdrawn",
 }
 
 

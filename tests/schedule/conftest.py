@@ -38,7 +38,9 @@ class Env:
         self.db: Database = await open_db(self.path)
         self.core = build_core(self.db, self.kb, self.matcher, clock=self.clock)
         self.tickets = self.core.deps.tickets
-        self.scheduler = Scheduler(self.db, clock=self.clock, calendar=load_calendar(), telegram=telegram)
+        self.scheduler = Scheduler(
+            self.db, clock=self.clock, calendar=load_calendar(), telegram=telegram, tickets=self.tickets
+        )
         app = create_web_app(self.core, self.db, clock=self.clock, sleep=no_sleep)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 

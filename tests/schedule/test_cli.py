@@ -45,3 +45,25 @@ async def test_tick_runs_what_is_due_as_of_the_given_time(env: Any) -> None:
 def test_a_bad_time_is_a_polite_error(tmp_path: Any, capsys: Any) -> None:
     code, _ = run("scheduler", "tick", "--now", "明天早上", "--db", str(tmp_path / "x.db"))
     assert code == 1 and "时间格式不正确" in capsys.readouterr().err
+
+
+async def test_an_uncertain_push_is_resolved_by_a_person(env: Any) -> None:
+    token, person = await env.web_user()
+    order = await env.file_for(person)
+    await env.tickets.act(order.number, Action.accept, by="staff:1", at=env.clock())
+    [item] = await env.scheduler.store.due(env.clock(), 10)
+    assert item.id is not None
+    assert await env.scheduler.store.claim(item.id, env.clock())  # a send began …
+    assert await env.scheduler.store.recover(env.clock()) == 1  # … and the process died
+    db = str(env.path)
+
+    code, text = await cli("scheduler", "list", "--db", db)
+    assert f"#{item.id}" in text and "uncertain" in text
+    code, _ = await cli("scheduler", "resolve", str(item.id + 1), "--resend", "--db", db)
+    assert code == 1  # not an uncertain item: refused, nothing changes
+    code, text = await cli("scheduler", "resolve", str(item.id), "--resend", "--by", "王芳", "--db", db)
+    assert code == 0 and "重新发送" in text
+    assert (await env.scheduler.tick()).sent == 1
+    assert len(await env.pending(token)) == 1
+    code, _ = await cli("scheduler", "resolve", str(item.id), "--delivered", "--db", db)
+    assert code == 1  # already settled

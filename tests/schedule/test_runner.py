@@ -140,3 +140,47 @@ async def test_the_visit_after_closing_arrives_next_working_day_and_can_be_answe
         "dropped",
         "dropped",
     ]  # answered: no reminder, no 未评价
+
+
+async def test_an_unanswered_visit_gets_one_reminder_then_is_archived_unrated(env: Any) -> None:
+    token, person = await env.web_user()
+    order = await env.file_for(person)
+    env.clock.now = env.at("2026-11-27T15:00")  # Friday: 回访 Monday, reminder Tuesday, 未评价 Wednesday
+    for action, params in [
+        (Action.accept, {}),
+        (Action.dispatch, {"unit": "区住建局"}),
+        (Action.acknowledge, {}),
+        (Action.resolve, {"result": "道路已修复。"}),
+    ]:
+        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    seen: list[str] = []
+    for day in ("2026-11-30", "2026-12-01", "2026-12-02"):
+        env.clock.now = env.at(f"{day}T10:00")
+        await env.scheduler.tick()
+        seen += await env.pending(token)
+    visits = [t for t in seen if t.startswith("【回访") and order.number in t]
+    assert len(visits) == 2  # the 回访 and its one reminder, nothing more
+    archived = await env.tickets.get(order.number)
+    assert archived.status.value == "archived" and archived.rating is None  # 未评价: no rating invented
+    events = await env.tickets.repo.events(order.number)
+    assert events[-1].action is Action.close_unrated and events[-1].by == "scheduler"
+    [expired] = await env.db.fetchall("SELECT kind FROM staff_inbox WHERE kind = 'visit_expire'")
+    assert expired["kind"] == "visit_expire"  # the unit is told too
+
+
+async def test_the_weekly_overdue_list_goes_out_once_a_week(env: Any) -> None:
+    _, person = await env.web_user()
+    late = await env.file_for(person)
+    env.clock.now = env.at("2026-11-23T10:00")  # a Monday: dispatched, never signed for
+    await env.tickets.act(late.number, Action.accept, by="staff:1", at=env.clock())
+    await env.tickets.act(late.number, Action.dispatch, by="staff:1", at=env.clock(), unit="区住建局")
+
+    env.clock.now = env.at("2026-11-30T08:30")  # next Monday, before opening: not yet
+    assert not await env.scheduler.plan_weekly_digest(env.clock())
+    env.clock.now = env.at("2026-11-30T09:00")
+    await env.scheduler.run_due()
+    rows = await env.db.fetchall("SELECT text FROM staff_inbox WHERE kind = 'overdue_digest'")
+    assert len(rows) == 1 and late.number in rows[0]["text"] and "区住建局" in rows[0]["text"]
+    env.clock.now = env.at("2026-12-02T11:00")  # later the same week: not again
+    await env.restart()  # not even after a restart (the week's key is stored)
+    assert not await env.scheduler.plan_weekly_digest(env.clock())
