@@ -12,10 +12,14 @@
 | `TELEGRAM_WEBHOOK_URL` | unset | public HTTPS URL: webhook mode instead of polling |
 | `TELEGRAM_WEBHOOK_SECRET` | unset | must match `X-Telegram-Bot-Api-Secret-Token` (needed with a webhook) |
 | `YIQIBAN_LOG_LEVEL` | `INFO` | logging level |
+| `YIQIBAN_QUIET_START` | `21:00` | 无事不扰: no pushes to entrepreneurs from this time … |
+| `YIQIBAN_QUIET_END` | `08:00` | … until this time, nor on non-working days |
+| `YIQIBAN_DAILY_PUSH_CAP` | `3` | most pushes one entrepreneur gets per day (the rest wait a day) |
 """
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +39,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     log_level: str = "INFO"
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    daily_push_cap: int = Field(3, ge=1, le=50)
     telegram_bot_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "YIQIBAN_TELEGRAM_BOT_TOKEN")
     )
@@ -58,6 +65,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(int(part) for part in value.replace("，", ",").split(",") if part.strip())
         return value
+
+    @model_validator(mode="after")
+    def _quiet_hours_overnight(self) -> Settings:
+        if not self.quiet_end < self.quiet_start:
+            raise ValueError("YIQIBAN_QUIET_START 应晚于 YIQIBAN_QUIET_END（免打扰时段跨夜，如 21:00–08:00）")
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

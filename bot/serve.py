@@ -36,7 +36,7 @@ async def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
         if settings.telegram_bot_token is not None:
             telegram = await _start_telegram(settings, app.core, web)
             push_bot = await _push_bot(settings.telegram_bot_token.get_secret_value())
-        scheduler = await _start_scheduler(app, push_bot)
+        scheduler = await _start_scheduler(settings, app, push_bot)
         # No access log: the event stream carries its session token in the query string.
         config = uvicorn.Config(
             web,
@@ -120,14 +120,21 @@ async def _push_bot(token: str) -> Any:
     return bot
 
 
-async def _start_scheduler(app: Any, push_bot: Any) -> Any:
+async def _start_scheduler(settings: Settings, app: Any, push_bot: Any) -> Any:
     """The durable schedule (bot.schedule): catch up on what fell due while stopped, then run."""
+    from bot.schedule.quiet import QuietHours
     from bot.schedule.runner import Scheduler
     from bot.schedule.telegram_push import PushLimiter, TelegramPusher
 
     pusher = TelegramPusher(push_bot, PushLimiter()) if push_bot is not None else None
     scheduler = Scheduler(
-        app.db, clock=china_now, calendar=app.core.deps.calendar, telegram=pusher, tickets=app.tickets
+        app.db,
+        clock=china_now,
+        calendar=app.core.deps.calendar,
+        quiet=QuietHours(settings.quiet_start, settings.quiet_end),
+        daily_cap=settings.daily_push_cap,
+        telegram=pusher,
+        tickets=app.tickets,
     )
     interrupted = await scheduler.start()
     if interrupted:
