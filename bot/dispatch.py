@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -81,6 +82,16 @@ class Catalogue(_Strict):
 
     def get(self, unit_id: str) -> UnitSpec | None:
         return next((u for u in self.units if u.id == unit_id), None)
+
+
+@cache
+def unit_name(unit: str) -> str:
+    """A unit's display name for petitioners: the bundled catalogue's name for a unit id, the
+    text itself for a unit typed by name (or unknown), "承办单位" when there is none."""
+    if not unit:
+        return "承办单位"
+    spec = load_catalogue().get(unit)
+    return spec.name if spec is not None else unit
 
 
 def load_catalogue(path: Path = BUNDLED, *, known_kb_ids: Collection[str] | None = None) -> Catalogue:

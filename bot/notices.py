@@ -3,8 +3,8 @@
 The message is stored in the same transaction as the change it reports (a transactional outbox,
 table `notices`), so a committed 延期 can never be left untold by a crash, and delivery (web chat,
 Telegram, WeChat, in later issues) reads the outbox at its own pace and within each platform's
-limits. Only changes the petitioner should hear about produce a notice; internal steps (签收,
-催办, 督办) do not, in the spirit of 无事不扰.
+limits. Only changes the petitioner should hear about produce a notice (受理, 派单, 延期, 办结, …);
+internal steps (签收, 催办, 督办) do not, in the spirit of 无事不扰.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.dispatch import unit_name
 from bot.workorder import Action, Event, Rating, RejectReason, WorkOrder
 
 # Why an order was not taken, as the petitioner reads it: each points to the right channel.
@@ -44,6 +45,7 @@ def notices_for(order: WorkOrder, event: Event) -> list[Notice]:
     n = order.number
     texts: dict[Action, str] = {
         Action.accept: f"您的诉求已受理，工单号 {n}，我们会尽快转交承办单位。",
+        Action.dispatch: f"您的工单 {n} 已转交{unit_name(order.unit or '')}办理，请留意后续答复。",
         Action.approve_extension: f"您的工单 {n} 经批准延期办理，新的办结期限为 {_due(order)}。",
         Action.resolve: f"您的工单 {n} 已办结：{order.result or ''}稍后会请您对办理结果进行评价。",
         Action.withdraw: f"您的工单 {n} 已撤销。",

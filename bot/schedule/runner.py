@@ -40,6 +40,14 @@ BATCH = 500  # items planned per pass: bounded work per pass however long the ba
 SENDS_IN_FLIGHT = 32  # concurrent Telegram sends; the pusher's limiter does the pacing
 SAFETY_INTERVAL_S = 60.0
 STAFF_CHANNELS = ("unit", "leader")
+ORDER_ACTIONS: dict[Kind, tuple[Action, frozenset[Status]]] = {
+    Kind.urge: (Action.urge, frozenset({Status.dispatched, Status.in_progress})),
+    Kind.supervise: (
+        Action.supervise,
+        frozenset({Status.pending, Status.accepted, Status.dispatched, Status.in_progress}),
+    ),
+    Kind.visit_expire: (Action.close_unrated, frozenset({Status.resolved, Status.awaiting_visit})),
+}
 
 
 class Pusher(Protocol):
@@ -137,8 +145,8 @@ class Scheduler:
             failures: list[tuple[int, str]] = []
             for item in sending:
                 assert item.id is not None
-                if item.kind is Kind.visit_expire:
-                    await self._archive_unrated(item, now)
+                if item.kind in ORDER_ACTIONS:
+                    await self._act_on_order(item, now)
                 address = addresses.get(item.target)
                 if item.target.channel in STAFF_CHANNELS or item.policy.audience is Audience.staff:
                     staff.append(item)
@@ -165,18 +173,21 @@ class Scheduler:
             await asyncio.gather(*(send(item, chat) for item, chat in telegram))
             return result
 
-    async def _archive_unrated(self, item: Item, now: datetime) -> None:
-        """The 回访 and its reminder went unanswered: archive the order as 未评价, if it is still
-        waiting for a rating (an answer meanwhile cancels this item anyway)."""
+    async def _act_on_order(self, item: Item, now: datetime) -> None:
+        """Some pushes are also acts on the order, recorded in its audit trail (and counted by
+        the indicators): a scheduled 催办 or 督办, and 未评价 when the 回访 and its reminder went
+        unanswered. Only while the order is still in a status the act applies to: anything that
+        moved it on meanwhile has usually cancelled the item anyway."""
         number = item.payload.get("order")
         if self.tickets is None or not isinstance(number, str):
             return
+        action, statuses = ORDER_ACTIONS[item.kind]
         try:
             order = await self.tickets.get(number)
-            if order.status in (Status.resolved, Status.awaiting_visit):
-                await self.tickets.act(number, Action.close_unrated, by="scheduler", at=now)
+            if order.status in statuses:
+                await self.tickets.act(number, action, by="scheduler", at=now)
         except (StoreError, TransitionError) as exc:  # e.g. rated at this very moment
-            log.warning("could not archive %s as unrated: %s", number, exc)
+            log.warning("scheduled %s on %s not applied: %s", action.value, number, exc)
 
     async def _send_telegram(self, item: Item, chat_id: str, now: datetime, result: Tick) -> None:
         assert item.id is not None and self.telegram is not None

@@ -201,8 +201,9 @@ def test_petitioner_notices_are_queued_with_the_change_they_report(db: Path) -> 
     act(db, "tickets", "extend", number, "--days", "3", "--at", "2026-10-19T09:00:00")
     act(db, "tickets", "approve-extension", number, "--at", "2026-10-19T10:00:00")
     notices = act(db, "tickets", "show", number)["notices"]
-    assert [n["kind"] for n in notices] == ["accept", "approve_extension"]
-    assert "延期" in notices[1]["text"] and "2026年10月23日 17:30" in notices[1]["text"]
+    assert [n["kind"] for n in notices] == ["accept", "dispatch", "approve_extension"]
+    assert "二七区城市管理局" in notices[1]["text"]  # the unit's name, not its catalogue id
+    assert "延期" in notices[2]["text"] and "2026年10月23日 17:30" in notices[2]["text"]
 
 
 def test_a_refused_action_queues_no_notice(db: Path) -> None:

@@ -70,8 +70,11 @@ async def test_after_two_days_down_everything_due_goes_out_once(env: Any) -> Non
     assert tuple(reminder) == ("ack_reminder", "区住建局")
     assert await env.scheduler.tick() == type(first)()  # a second pass finds nothing
     texts = await env.pending(token)
-    assert sum(order.number in t for t in texts) == 1  # 已受理 (派单 itself tells nobody)
-    assert first.sent == 2  # that notice and the 签收 reminder
+    assert [("已受理" in t, "已转交" in t) for t in texts if order.number in t] == [
+        (True, False),
+        (False, True),
+    ]
+    assert first.sent == 3  # those two notices and the 签收 reminder
     states = await env.states()
     assert states["poll:2026-11"] == "dropped"
     assert all(s in ("sent", "dropped") for s in states.values())
@@ -184,3 +187,31 @@ async def test_the_weekly_overdue_list_goes_out_once_a_week(env: Any) -> None:
     env.clock.now = env.at("2026-12-02T11:00")  # later the same week: not again
     await env.restart()  # not even after a restart (the week's key is stored)
     assert not await env.scheduler.plan_weekly_digest(env.clock())
+
+
+async def test_a_late_order_is_urged_then_supervised_and_both_are_on_its_record(env: Any) -> None:
+    _, person = await env.web_user()
+    order = await env.file_for(person)
+    for action, params in [
+        (Action.accept, {}),
+        (Action.dispatch, {"unit": "区住建局"}),
+        (Action.acknowledge, {}),
+    ]:
+        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    deadline = (await env.tickets.get(order.number)).deadline
+    assert deadline is not None
+    day = env.clock().date()
+    for _ in range(20):  # every morning for four weeks, nobody closes it
+        day += timedelta(days=1)
+        env.clock.now = env.at(f"{day.isoformat()}T09:05")
+        await env.scheduler.run_due()
+    events = [e for e in await env.tickets.repo.events(order.number) if e.by == "scheduler"]
+    urge, supervise = (next(e for e in events if e.action is a) for a in (Action.urge, Action.supervise))
+    calendar = env.scheduler.calendar
+    assert urge.at.date() == calendar.next_workday(deadline.date())  # 催办: the working day after
+    assert supervise.at.date() == calendar.next_workday(calendar.next_workday(deadline.date()))
+    late = await env.tickets.get(order.number)
+    assert late.urge_count == 1 and late.supervised
+    kinds = [r["kind"] for r in await env.db.fetchall("SELECT kind FROM staff_inbox ORDER BY id")]
+    assert kinds.count("urge") == 1 and kinds.count("supervise") == 1
+    assert kinds.count("deadline_warning") >= 1
