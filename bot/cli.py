@@ -283,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli_schedule import add_parsers as add_schedule_parsers
 
     add_schedule_parsers(sub)
+    from bot.cli_polls import add_parsers as add_poll_parsers
+
+    add_poll_parsers(sub)
     c = kb.add_parser("calibrate", help="用标注数据拟合答复/澄清阈值")
     c.add_argument("--data", help=data_help)
     c.add_argument("--write", action="store_true", help="写入 thresholds.yaml")

@@ -167,6 +167,10 @@ class PrivateChats:
     async def on_cancel(self, update: Update, context: Context) -> None:
         await self.converse(update, context, button="cancel")
 
+    async def on_unsubscribe(self, update: Update, context: Context) -> None:
+        """`/unsubscribe`: no more satisfaction polls (the engine's 退订)."""
+        await self.converse(update, context, text="退订")
+
     async def on_message(self, update: Update, context: Context) -> None:
         """Text (and unknown /commands, which the engine knows some of), a photo or a document."""
         message = update.effective_message
@@ -198,6 +202,7 @@ class PrivateChats:
             ("new", self.on_new),
             ("my", self.on_my),
             ("cancel", self.on_cancel),
+            ("unsubscribe", self.on_unsubscribe),
         ):
             app.add_handler(CommandHandler(name, callback, filters=private))
         app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, self.on_message))

@@ -17,7 +17,18 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.core.dialogs import Dialog, DialogRepo
-from bot.core.flows import MENU_BUTTONS, Deps, Turn, consult, files, handoff, help_reply, orders, petition
+from bot.core.flows import (
+    MENU_BUTTONS,
+    Deps,
+    Turn,
+    consult,
+    files,
+    handoff,
+    help_reply,
+    orders,
+    petition,
+    polls,
+)
 from bot.core.messages import Address, Inbound, InboundFile, Reply
 from bot.core.texts import GREETING, OUT_OF_SCOPE, WELCOME
 from bot.deadlines import DeadlinePolicy
@@ -177,6 +188,8 @@ class Core:
         elif kind == "rv":
             number, _, value = arg.partition(":")
             replies = await orders.rate(turn, number, value)
+        elif kind == "poll":
+            replies = await polls.answer(turn, arg)
         elif kind in ("pt", "pc", "pp", "pf", "pe") and turn.dialog.state == petition.STATE:
             replies = await petition.on_button(turn, payload)
         return replies if replies is not None else [help_reply(STALE)]
@@ -189,6 +202,12 @@ class Core:
             return cancel(turn)
         if text.lower() in START_WORDS:
             return [Reply(WELCOME, MENU_BUTTONS)]
+        if text.lower() in polls.UNSUBSCRIBE_WORDS:
+            return await polls.unsubscribe(turn)
+        if text.lower() in polls.SUBSCRIBE_WORDS:
+            return await polls.subscribe(turn)
+        if state == polls.STATE and (noted := await polls.on_comment(turn, text)) is not None:
+            return noted
         if state == petition.STATE:
             return await petition.on_text(turn, text)
         if state == handoff.STATE:

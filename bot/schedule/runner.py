@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.schedule.model import MAX_ATTEMPTS, Audience, Item, Kind, Target
 from bot.schedule.plan import DAILY_CAP, Verdict, plan
+from bot.schedule.poll_store import schedule_due_polls
 from bot.schedule.producers import weekly_overdue_digest
 from bot.schedule.quiet import QuietHours
 from bot.schedule.store import ScheduleStore
@@ -115,6 +116,7 @@ class Scheduler:
         """Plan and deliver the items due as of `now` (default: the clock), one batch."""
         async with self._pass_lock:
             now = now or self.clock()
+            await schedule_due_polls(self.db, now, self.calendar)  # this month's round, once
             due = await self.store.due(now, self.batch)
             people = [i.target.chat_id for i in due if i.target.channel == "person"]
             day_start = datetime.combine(now.date(), datetime.min.time(), tzinfo=now.tzinfo)

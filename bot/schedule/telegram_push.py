@@ -104,6 +104,9 @@ class PushLimiter:
         # margin 0: plain sliding windows, bursts allowed (what the limit literally says).
         self.spacing = OVERALL_WINDOW / overall_per_second * (1 + margin) if margin else 0.0
         self.chat_interval = chat_interval * (1 + margin)
+        # The window itself is stretched too: after a late send the slots catch up, and without
+        # this a catch-up could put 31 requests into one second as Telegram counts them.
+        self.window = OVERALL_WINDOW * (1 + margin)
         self.group_per_minute = group_per_minute
         self._clock, self._sleep = clock, sleep
         self._sent: deque[float] = deque(maxlen=overall_per_second)  # the latest sends, any chat
@@ -161,7 +164,7 @@ class PushLimiter:
         if self.spacing:
             ready = max(ready, self._next_slot)
         if len(self._sent) == self.overall_per_second:
-            ready = max(ready, self._sent[0] + OVERALL_WINDOW)
+            ready = max(ready, self._sent[0] + self.window)
         return ready
 
     def _record(self, key: str, now: float) -> None:

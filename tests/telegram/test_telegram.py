@@ -23,6 +23,7 @@ from bot.adapters.telegram import (
 from bot.adapters.telegram_desk import NOT_A_TOPIC, NOTHING_TO_CLOSE
 from bot.core.messages import Address, InboundFile
 from bot.filing import NewOrder
+from bot.schedule.store import ScheduleStore
 from bot.workorder import Action, OrderType, Source, Status, Urgency, WorkOrder
 from knowledge.loader import KnowledgeBase
 from tests.telegram.conftest import (
@@ -121,6 +122,14 @@ async def test_new_starts_the_intake_and_filing_yields_an_eq_number(tg: Harness)
     assert "EQ-" in tg.fake.texts_to(USER_CHAT)[-1]
     await tg.feed(command("private_text", "/my"))
     assert any(p.startswith("order:EQ-") for p in payloads(tg.fake.sent(USER_CHAT)[-1]))
+
+
+async def test_unsubscribe_command_stops_polls(tg: Harness) -> None:
+    await tg.feed(command("private_text", "/unsubscribe"))
+    assert tg.fake.texts_to(USER_CHAT)[-1].startswith("已为您退订满意度问卷")
+    person = await tg.core.deps.people.find_by_identity("telegram", str(USER_CHAT))
+    assert person is not None
+    assert await ScheduleStore(tg.core.deps.dialogs.db).unsubscribed([person.id]) == {person.id}
 
 
 async def test_cancel_command_leaves_the_intake(tg: Harness) -> None:
