@@ -188,6 +188,8 @@ class Core:
         elif kind == "rv":
             number, _, value = arg.partition(":")
             replies = await orders.rate(turn, number, value)
+        elif payload == orders.COMMENT_SKIP and turn.dialog.state == orders.COMMENT_STATE:
+            replies = orders.skip_comment(turn)
         elif kind == "poll":
             replies = await polls.answer(turn, arg)
         elif kind in ("pt", "pc", "pp", "pf", "pe") and turn.dialog.state == petition.STATE:
@@ -208,6 +210,8 @@ class Core:
             return await polls.subscribe(turn)
         if state == polls.STATE and (noted := await polls.on_comment(turn, text)) is not None:
             return noted
+        if state == orders.COMMENT_STATE:
+            return await orders.on_comment(turn, text)
         if state == petition.STATE:
             return await petition.on_text(turn, text)
         if state == handoff.STATE:

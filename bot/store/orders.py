@@ -78,6 +78,8 @@ class WorkOrderRepo(Protocol):
         self, number: str, action: Action, *, by: str, at: datetime, **params: object
     ) -> tuple[WorkOrder, Event]: ...
     async def events(self, number: str) -> builtins.list[Event]: ...
+    async def add_rating_comment(self, number: str, person: str, text: str, at: datetime) -> None: ...
+    async def rating_comments(self, number: str) -> builtins.list[tuple[str, str, datetime]]: ...
     async def all_events(self) -> builtins.list[Event]: ...
     def iter_all(self) -> AsyncIterator[WorkOrder]: ...
 
@@ -317,6 +319,20 @@ class SqliteWorkOrderRepo:
         new, event = apply(order, action, by=by, at=at, **params)
         await self.save(new, event)
         return new, event
+
+    async def add_rating_comment(self, number: str, person: str, text: str, at: datetime) -> None:
+        """The petitioner's optional comment after a 回访 rating (migration 0012)."""
+        await self.db.execute_atomic(
+            "INSERT INTO rating_comments (order_number, person_id, text, at) VALUES (?, ?, ?, ?)",
+            (number, person, text, to_db(at)),
+        )
+
+    async def rating_comments(self, number: str) -> builtins.list[tuple[str, str, datetime]]:
+        """(person, text, at) of every comment on the order, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT person_id, text, at FROM rating_comments WHERE order_number = ? ORDER BY id", (number,)
+        )
+        return [(r["person_id"], r["text"], from_db(r["at"])) for r in rows]
 
     async def events(self, number: str) -> builtins.list[Event]:
         """The order's audit trail, oldest first (insertion order, not `at`: clocks can disagree)."""

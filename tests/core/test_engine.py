@@ -242,6 +242,27 @@ async def test_rating_flow(env: Any, rating: Rating, status: Status, redo: bool)
     assert stored.status is status and stored.rating is rating
 
 
+async def test_a_rating_can_be_followed_by_a_comment_or_not(env: Any) -> None:
+    alice = env.chat("alice")
+    first, second = await env.file_for(alice), await env.file_for(alice)
+    for order in (first, second):
+        await env.to_awaiting_visit(order.number)
+
+    thanks = await alice.press(f"rv:{first.number}:unsatisfied")
+    assert "如有意见或建议" in text(thanks) and payloads(thanks) == ["rc:skip"]
+    noted = text(await alice.say("维修只做了一半，路面还是坑洼"))
+    assert first.number in noted and "已记录" in noted
+    [(who, said, _)] = await env.repo.rating_comments(first.number)
+    assert said == "维修只做了一半，路面还是坑洼" and who == await alice.person()
+    assert await alice.state() == "idle"  # the next message is an ordinary one again
+
+    await alice.press(f"rv:{second.number}:satisfied")
+    assert "感谢" in text(await alice.press("rc:skip"))
+    assert await env.repo.rating_comments(second.number) == []
+    assert await alice.state() == "idle"
+    assert "营业执照" in text(await alice.say("营业执照怎么办理"))  # not taken as a comment
+
+
 async def test_rating_someone_elses_order_or_twice_is_refused(env: Any) -> None:
     alice, bob = env.chat("alice"), env.chat("bob")
     order = await env.file_for(alice)

@@ -77,6 +77,12 @@ async def rating_choices(turn: Turn, number: str) -> list[Reply]:
     return [Reply(f"请对工单 {number} 的办理情况进行评价：{result}", buttons)]
 
 
+COMMENT_STATE = "rating_comment"
+COMMENT_PROMPT = "如有意见或建议，可以直接输入（选填），或点“跳过”。"
+COMMENT_SKIP = "rc:skip"
+MAX_COMMENT = 500
+
+
 async def rate(turn: Turn, number: str, value: str) -> list[Reply] | None:
     """None when `value` is not a rating (a stale or forged button)."""
     try:
@@ -93,4 +99,20 @@ async def rate(turn: Turn, number: str, value: str) -> list[Reply] | None:
     text = f"感谢您的评价（{RATING_LABELS[rating]}）！"
     if rating not in SATISFIED:
         text += "工单已退回承办单位重办，办结后会再次请您评价。"
-    return [Reply(text)]
+    turn.dialog.reset(COMMENT_STATE, order=number)
+    return [Reply(text + "\n" + COMMENT_PROMPT, (Button("跳过", COMMENT_SKIP),))]
+
+
+async def on_comment(turn: Turn, text: str) -> list[Reply]:
+    """The optional comment after a rating: stored beside the order, the chat back to idle."""
+    number = str(turn.dialog.data.get("order", ""))
+    turn.dialog.reset()
+    if await _own(turn, number) is None:
+        return [Reply(NOT_FOUND)]
+    await turn.deps.tickets.repo.add_rating_comment(number, turn.person, text[:MAX_COMMENT], turn.now)
+    return [Reply(f"已记录您对工单 {number} 的意见，我们会转给承办单位。谢谢！")]
+
+
+def skip_comment(turn: Turn) -> list[Reply]:
+    turn.dialog.reset()
+    return [Reply("好的，感谢您的评价。")]
