@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.deadlines import DeadlinePolicy
+from bot.dispatch import unit_name
 from bot.schedule.model import Item, Kind, Target
 from bot.workdays import WorkCalendar
 from bot.workorder import (
@@ -400,7 +401,7 @@ def _redo(order: WorkOrder, event: Event, calendar: WorkCalendar, s: ScheduleSet
     items: list[Item] = []
     if unit is not None:
         text = (
-            f"【差评督办】工单 {n} 回访评价为“{label}”，已退回承办单位重办。整改责任单位：{unit}，"
+            f"【差评督办】工单 {n} 回访评价为“{label}”，已退回承办单位重办。整改责任单位：{unit_name(unit)}，"
             f"整改期限：{_fmt(rectify_by)}，请督促整改。"
         )
         items.append(_make(Kind.supervise, order, "redo", Target("leader", unit), event.at, text, "", base))

@@ -139,7 +139,15 @@ class Scheduler:
                 elif d.verdict is Verdict.defer:
                     assert d.at is not None
                     defers.append((d.item.id, d.at, d.note))
-            sending = [d.item for d in decisions if d.verdict is Verdict.send]
+            sending = []
+            for d in decisions:
+                if d.verdict is not Verdict.send:
+                    continue
+                if d.item.kind is Kind.rectify_visit and not await self._order_resolved(d.item):
+                    assert d.item.id is not None
+                    drops.append((d.item.id, "整改尚未办结：办结后的回访即第二次回访"))
+                    continue
+                sending.append(d.item)
             addresses = await self._resolve([i.target for i in sending])
             staff: list[Item] = []
             web: list[tuple[Item, str]] = []
@@ -174,6 +182,18 @@ class Scheduler:
 
             await asyncio.gather(*(send(item, chat) for item, chat in telegram))
             return result
+
+    async def _order_resolved(self, item: Item) -> bool:
+        """The second 回访 asks to rate the rectified work: only once it is 办结 (if it is not by
+        the rectification deadline, the 回访 that its 办结 schedules is the second one)."""
+        number = item.payload.get("order")
+        if self.tickets is None or not isinstance(number, str):
+            return True
+        try:
+            order = await self.tickets.get(number)
+        except StoreError:
+            return False
+        return order.status in (Status.resolved, Status.awaiting_visit)
 
     async def _act_on_order(self, item: Item, now: datetime) -> None:
         """Some pushes are also acts on the order, recorded in its audit trail (and counted by

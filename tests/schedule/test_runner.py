@@ -3,6 +3,7 @@ pass (on the test clock) delivers them to the petitioner's web chat exactly once
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -219,3 +220,55 @@ async def test_a_late_order_is_urged_then_supervised_and_both_are_on_its_record(
     kinds = [r["kind"] for r in await env.db.fetchall("SELECT kind FROM staff_inbox ORDER BY id")]
     assert kinds.count("urge") == 1 and kinds.count("supervise") == 1
     assert kinds.count("deadline_warning") >= 1
+
+
+async def test_a_bad_rating_tells_the_leader_and_plans_a_second_visit(env: Any) -> None:
+    _, person = await env.web_user()
+    order = await env.file_for(person)
+    for action, params in [
+        (Action.accept, {}),
+        (Action.dispatch, {"unit": "urban"}),
+        (Action.acknowledge, {}),
+        (Action.resolve, {"result": "已清理。"}),
+        (Action.start_visit, {}),
+        (Action.rate, {"rating": "unsatisfied"}),
+    ]:
+        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    await env.scheduler.tick()
+    [told] = await env.db.fetchall("SELECT audience, unit, text FROM staff_inbox WHERE kind = 'supervise'")
+    assert (told["audience"], told["unit"]) == ("leader", "urban")
+    assert "二七区城市管理局" in told["text"] and "整改期限" in told["text"]  # the owner, by name
+    [rectify] = await env.db.fetchall("SELECT due_at, payload FROM schedule WHERE kind = 'rectify_visit'")
+    assert '"owner": "urban"' in rectify["payload"]
+
+    # Not redone by the rectification deadline: the second 回访 waits for its 办结 instead.
+    env.clock.now = env.at(rectify["due_at"][:16])
+    await env.scheduler.run_due()
+    [dropped] = await env.db.fetchall("SELECT state, note FROM schedule WHERE kind = 'rectify_visit'")
+    assert dropped["state"] == "dropped" and "整改尚未办结" in dropped["note"]
+    await env.tickets.act(order.number, Action.resolve, by="staff:1", at=env.clock(), result="已重新清理。")
+    visits = await env.db.fetchall("SELECT key FROM schedule WHERE kind = 'visit' AND state = 'pending'")
+    assert len(visits) == 1  # the 回访 of the redone work
+
+
+async def test_the_running_scheduler_catches_up_at_start_and_wakes_when_poked(env: Any) -> None:
+    """The APScheduler wiring `yiqiban run` uses: a pass at start-up, then one soon after a poke
+    (the only test here that lets a real timer fire: APScheduler runs on the wall clock)."""
+    token, person = await env.web_user()
+    old = Item(Kind.notice, Target("person", person), env.clock(), "启动前到期的通知", "n:old")
+    await env.scheduler.store.add([old], env.clock())
+    await env.scheduler.start(safety_interval_s=3600)
+    try:
+        assert await env.pending(token) == ["启动前到期的通知"]  # caught up by the start-up pass
+        new = Item(Kind.notice, Target("person", person), env.clock(), "新排入的通知", "n:new")
+        await env.scheduler.store.add([new], env.clock())
+        env.scheduler.poke()
+        texts: list[str] = []
+        for _ in range(500):  # up to ~5 s for APScheduler's executor to run the pass
+            texts += await env.pending(token)
+            if texts:
+                break
+            await asyncio.sleep(0.01)
+        assert texts == ["新排入的通知"]
+    finally:
+        await env.scheduler.stop()
