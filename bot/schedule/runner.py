@@ -149,25 +149,10 @@ class Scheduler:
                     continue
                 sending.append(d.item)
             addresses = await self._resolve([i.target for i in sending])
-            staff: list[Item] = []
-            web: list[tuple[Item, str]] = []
-            telegram: list[tuple[Item, str]] = []
-            failures: list[tuple[int, str]] = []
             for item in sending:
-                assert item.id is not None
                 if item.kind in ORDER_ACTIONS:
                     await self._act_on_order(item, now)
-                address = addresses.get(item.target)
-                if item.target.channel in STAFF_CHANNELS or item.policy.audience is Audience.staff:
-                    staff.append(item)
-                elif address is None:
-                    failures.append((item.id, "没有可以送达的渠道（该用户只用过终端或尚无会话）"))
-                elif address.channel == "web":
-                    web.append((item, address.chat_id))
-                elif address.channel == "telegram" and self.telegram is not None:
-                    telegram.append((item, address.chat_id))
-                else:
-                    failures.append((item.id, f"渠道 {address.channel} 暂不支持主动推送"))
+            staff, web, telegram, failures = self._route(sending, addresses)
             gone = await self.store.settle(
                 now, drops=drops, defers=defers, staff=staff, web=web, failures=failures
             )
@@ -182,6 +167,30 @@ class Scheduler:
 
             await asyncio.gather(*(send(item, chat) for item, chat in telegram))
             return result
+
+    def _route(
+        self, items: Sequence[Item], addresses: dict[Target, Target]
+    ) -> tuple[list[Item], list[tuple[Item, str]], list[tuple[Item, str]], list[tuple[int, str]]]:
+        """Which way each item goes: the staff inbox, a web chat, Telegram, or (with the reason
+        why) nowhere."""
+        staff: list[Item] = []
+        web: list[tuple[Item, str]] = []
+        telegram: list[tuple[Item, str]] = []
+        failures: list[tuple[int, str]] = []
+        for item in items:
+            assert item.id is not None
+            address = addresses.get(item.target)
+            if item.target.channel in STAFF_CHANNELS or item.policy.audience is Audience.staff:
+                staff.append(item)
+            elif address is None:
+                failures.append((item.id, "没有可以送达的渠道（该用户只用过终端或尚无会话）"))
+            elif address.channel == "web":
+                web.append((item, address.chat_id))
+            elif address.channel == "telegram" and self.telegram is not None:
+                telegram.append((item, address.chat_id))
+            else:
+                failures.append((item.id, f"渠道 {address.channel} 暂不支持主动推送"))
+        return staff, web, telegram, failures
 
     async def _order_resolved(self, item: Item) -> bool:
         """The second 回访 asks to rate the rectified work: only once it is 办结 (if it is not by
@@ -204,10 +213,12 @@ class Scheduler:
         if self.tickets is None or not isinstance(number, str):
             return
         action, statuses = ORDER_ACTIONS[item.kind]
-        try:
+        mark = f"计划推送 {item.key}"  # in the event's note: a pass repeated after a crash (the act
+        try:  # committed, the item not yet marked sent) finds it and does not act twice
             order = await self.tickets.get(number)
-            if order.status in statuses:
-                await self.tickets.act(number, action, by="scheduler", at=now)
+            done = any(e.note == mark for e in await self.tickets.repo.events(number))
+            if order.status in statuses and not done:
+                await self.tickets.act(number, action, by="scheduler", at=now, note=mark)
         except (StoreError, TransitionError) as exc:  # e.g. rated at this very moment
             log.warning("scheduled %s on %s not applied: %s", action.value, number, exc)
 

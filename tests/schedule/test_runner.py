@@ -7,6 +7,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.schedule.model import Item, Kind, State, Target
 from bot.workorder import Action
 
@@ -272,3 +274,29 @@ async def test_the_running_scheduler_catches_up_at_start_and_wakes_when_poked(en
         assert texts == ["新排入的通知"]
     finally:
         await env.scheduler.stop()
+
+
+async def test_a_pass_repeated_after_a_crash_does_not_urge_twice(env: Any, monkeypatch: Any) -> None:
+    _, person = await env.web_user()
+    order = await env.file_for(person)
+    for action, params in [
+        (Action.accept, {}),
+        (Action.dispatch, {"unit": "区住建局"}),
+        (Action.acknowledge, {}),
+    ]:
+        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    [row] = await env.db.fetchall("SELECT due_at FROM schedule WHERE kind = 'urge'")
+    env.clock.now = env.at(row["due_at"][:16])
+    real_settle = env.scheduler.store.settle
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:  # the process dies after the 催办 was
+        raise RuntimeError("killed")  # recorded on the order, before the pass recorded anything
+
+    monkeypatch.setattr(env.scheduler.store, "settle", crash)
+    with pytest.raises(RuntimeError):
+        await env.scheduler.tick()
+    monkeypatch.setattr(env.scheduler.store, "settle", real_settle)
+    await env.scheduler.run_due()
+    late = await env.tickets.get(order.number)
+    assert late.urge_count == 1
+    assert (await env.states())[next(k for k in await env.states() if k.startswith("urge:"))] == "sent"
