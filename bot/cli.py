@@ -283,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli_schedule import add_parsers as add_schedule_parsers
 
     add_schedule_parsers(sub)
+    from bot.cli_staff import add_parsers as add_staff_parsers
+
+    add_staff_parsers(sub)
     from bot.cli_polls import add_parsers as add_poll_parsers
 
     add_poll_parsers(sub)

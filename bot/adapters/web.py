@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.adapters.openapi import OPENAPI
 from bot.core.engine import BUSY, Core
 from bot.core.messages import Address, Inbound, InboundFile, Reply
+from bot.staff.web import create_staff_app
 from bot.store.attachments import MAX_BYTES
 from bot.store.db import Database, from_db, to_db
 
@@ -328,6 +329,7 @@ def create_web_app(
         Route("/api/uploads", chat.upload, methods=["POST"]),
         Route("/api/events", chat.events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/staff", app=create_staff_app(db, clock=clock, calendar=core.deps.calendar)),
     ]
     return Starlette(
         routes=routes,

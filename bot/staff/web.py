@@ -1,0 +1,292 @@
+"""The staff console's routes, mounted at /staff by `bot.adapters.web.create_web_app`.
+
+Sessions: a random token in an HttpOnly, SameSite=Strict cookie (only its hash is stored) plus a
+per-session CSRF token that every form posts back. Visibility is enforced on the server for pages
+and the JSON API alike: a handler sees only their unit's orders, and asking for another unit's
+order by URL answers 404, the same as an order that does not exist.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.dispatch import unit_name
+from bot.schedule.producers import work_time_between
+from bot.staff.accounts import ROLE_LABELS, Account
+from bot.staff.pages import esc, fields, login_form, page, select, table
+from bot.staff.store import SESSION_HOURS, Session, StaffStore
+from bot.store.db import Database
+from bot.store.orders import SqliteWorkOrderRepo
+from bot.workdays import WorkCalendar
+from bot.workorder import (
+    ACTION_LABELS,
+    STATUS_LABELS,
+    TERMINAL,
+    TYPE_LABELS,
+    URGENCY_LABELS,
+    OrderType,
+    Status,
+    Urgency,
+    WorkOrder,
+)
+
+COOKIE = "yiqiban_staff"
+MAX_FORM = 16 * 1024
+QUEUE_LIMIT = 500
+NOT_FOUND = "没有这个工单，或您无权查看。"
+
+
+def sla(order: WorkOrder, now: datetime, calendar: WorkCalendar) -> tuple[str, bool]:
+    """The order's clock as staff read it, and whether it is overdue."""
+    if order.deadline is None or order.status in TERMINAL or order.status is Status.resolved:
+        return ("—", False)
+    if order.deadline < now:
+        days = calendar.workdays_between(order.deadline, now)
+        late = (
+            f"{days} 个工作日"
+            if days
+            else f"{max(1, int((now - order.deadline).total_seconds() // 3600))} 小时"
+        )
+        return (f"超期 {late}", True)
+    left = work_time_between(calendar, now, order.deadline).total_seconds() / 3600
+    return (f"剩余 {left:.1f} 工作小时", False)
+
+
+class StaffConsole:
+    def __init__(self, db: Database, clock: Callable[[], datetime], calendar: WorkCalendar) -> None:
+        self.db, self.clock, self.calendar = db, clock, calendar
+        self.staff, self.orders = StaffStore(db), SqliteWorkOrderRepo(db)
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    async def _session(self, request: Request) -> Session | None:
+        return await self.staff.session(request.cookies.get(COOKIE, ""), self.clock())
+
+    @staticmethod
+    async def _form(request: Request) -> dict[str, str]:
+        body = await request.body()
+        if len(body) > MAX_FORM:
+            return {}
+        parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in parsed.items()}
+
+    async def login_page(self, request: Request) -> Response:
+        if await self._session(request) is not None:
+            return RedirectResponse("/staff/", status_code=303)
+        return HTMLResponse(login_form())
+
+    async def login(self, request: Request) -> Response:
+        form = await self._form(request)
+        username, password = form.get("username", ""), form.get("password", "")
+        session = await self.staff.login(username, password, self.clock())
+        if session is None:
+            return HTMLResponse(login_form("用户名或密码不正确。", username), status_code=401)
+        response = RedirectResponse("/staff/", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            session.token,
+            max_age=SESSION_HOURS * 3600,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/staff",
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is not None and self._csrf_ok(session, await self._form(request)):
+            await self.staff.logout(session, self.clock())
+        response = RedirectResponse("/staff/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/staff")
+        return response
+
+    @staticmethod
+    def _csrf_ok(session: Session, form: dict[str, str]) -> bool:
+        return hmac.compare_digest(form.get("csrf", ""), session.csrf)
+
+    # -- the queue ----------------------------------------------------------------------------------
+
+    async def _visible(self, account: Account, q: dict[str, str]) -> list[WorkOrder]:
+        """The orders `account` may see, filtered by `q` (unit, status, type, urgency, overdue)."""
+        unit = account.unit if account.role.value == "handler" else (q.get("unit") or None)
+        status = Status(q["status"]) if q.get("status") in Status.__members__ else None
+        found = await self.orders.list(status=status, unit=unit, limit=QUEUE_LIMIT)
+        now = self.clock()
+        out = []
+        for o in found:
+            if not account.may_see(o):
+                continue
+            if q.get("type") and o.type.value != q["type"]:
+                continue
+            if q.get("urgency") and o.urgency.value != q["urgency"]:
+                continue
+            if q.get("overdue") and not sla(o, now, self.calendar)[1]:
+                continue
+            out.append(o)
+        return out
+
+    async def queue(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        account, q = session.account, dict(request.query_params)
+        orders = await self._visible(account, q)
+        now = self.clock()
+        rows = []
+        for o in orders:
+            clock_text, late = sla(o, now, self.calendar)
+            rows.append(
+                [
+                    f'<a href="/staff/orders/{esc(o.number)}">{esc(o.number)}</a>',
+                    esc(STATUS_LABELS[o.status]),
+                    esc(TYPE_LABELS[o.type]),
+                    esc(URGENCY_LABELS[o.urgency]),
+                    esc(unit_name(o.unit or "") if o.unit else "（未派单）"),
+                    esc(o.content[:60]),
+                    f'<span class="{"overdue" if late else "ok"}">{esc(clock_text)}</span>',
+                ]
+            )
+        unit_filter = (
+            ""
+            if account.role.value == "handler"
+            else f'<input name="unit" placeholder="承办单位" value="{esc(q.get("unit", ""))}">'
+        )
+        filters = (
+            '<form class="filters" method="get" action="/staff/">'
+            f"{unit_filter}"
+            f"{select('status', ((s.value, STATUS_LABELS[s]) for s in Status), q.get('status', ''))}"
+            f"{select('type', ((t.value, TYPE_LABELS[t]) for t in OrderType), q.get('type', ''))}"
+            f"{select('urgency', ((u.value, URGENCY_LABELS[u]) for u in Urgency), q.get('urgency', ''))}"
+            f'<label><input type="checkbox" name="overdue" value="1"{" checked" if q.get("overdue") else ""}>'
+            "只看超期</label><button>筛选</button></form>"
+        )
+        where = f"·{account.unit}" if account.unit else ""
+        who = f"{account.display_name}（{ROLE_LABELS[account.role]}{where}）"
+        body = f"<h2>工单队列 <small class='muted'>{len(orders)} 件</small></h2>{filters}" + table(
+            ["工单号", "状态", "类型", "紧急程度", "承办单位", "内容", "时限"], rows
+        )
+        return HTMLResponse(page("工单队列", body, user=who, csrf=session.csrf))
+
+    async def api_orders(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return JSONResponse({"error": "请先登录。"}, status_code=401)
+        now = self.clock()
+        orders = await self._visible(session.account, dict(request.query_params))
+        return JSONResponse({"orders": [self._order_json(session.account, o, now) for o in orders]})
+
+    def _order_json(self, account: Account, o: WorkOrder, now: datetime) -> dict[str, Any]:
+        clock_text, late = sla(o, now, self.calendar)
+        return {
+            "number": o.number,
+            "status": o.status.value,
+            "type": o.type.value,
+            "urgency": o.urgency.value,
+            "unit": o.unit,
+            "content": o.content,
+            "contact_phone": account.contact(o),
+            "deadline": o.deadline.isoformat() if o.deadline else None,
+            "sla": clock_text,
+            "overdue": late,
+        }
+
+    # -- one order ----------------------------------------------------------------------------------
+
+    async def _order_for(self, session: Session, number: str) -> WorkOrder | None:
+        order = await self.orders.get(number)
+        if order is None or not session.account.may_see(order):
+            await self.staff.audit(session.account.id, "order.denied", number[:40], "", self.clock())
+            return None
+        return order
+
+    async def order_page(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        number = request.path_params["number"]
+        order = await self._order_for(session, number)
+        if order is None:
+            return HTMLResponse(page("工单", f"<p>{esc(NOT_FOUND)}</p>", user=session.account.display_name,
+                                     csrf=session.csrf), status_code=404)  # fmt: skip
+        await self.staff.audit(session.account.id, "order.view", order.number, "", self.clock())
+        account, now = session.account, self.clock()
+        clock_text, late = sla(order, now, self.calendar)
+        info = fields(
+            {
+                "状态": esc(STATUS_LABELS[order.status]),
+                "类型": esc(TYPE_LABELS[order.type]),
+                "承办单位": esc(unit_name(order.unit) if order.unit else "（未派单）"),
+                "内容": esc(order.content),
+                "联系电话": esc(account.contact(order)),
+                "地点": esc(order.location or "—"),
+                "时限": f'<span class="{"overdue" if late else "ok"}">{esc(clock_text)}</span>',
+            }
+        )
+        events = await self.orders.events(order.number)
+        timeline = table(
+            ["时间", "操作", "操作人", "备注"],
+            (
+                [esc(f"{e.at:%Y-%m-%d %H:%M}"), esc(ACTION_LABELS[e.action]), esc(e.by), esc(e.note)]
+                for e in events
+            ),
+        )
+        transcript = await self._transcript(order)
+        body = (
+            f"<h2>工单 {esc(order.number)}</h2><div class='box'>{info}</div>"
+            f"<h3>办理记录</h3>{timeline}<h3>对话记录</h3><div class='box'>{transcript}</div>"
+        )
+        return HTMLResponse(page(order.number, body, user=account.display_name, csrf=session.csrf))
+
+    async def api_order(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return JSONResponse({"error": "请先登录。"}, status_code=401)
+        order = await self._order_for(session, request.path_params["number"])
+        if order is None:
+            return JSONResponse({"error": NOT_FOUND}, status_code=404)
+        return JSONResponse(self._order_json(session.account, order, self.clock()))
+
+    async def _transcript(self, order: WorkOrder) -> str:
+        """The petitioner's chat messages (every channel they used), as text, never as HTML."""
+        rows = await self.db.fetchall(
+            "SELECT m.direction, m.text, m.button, m.at FROM messages m JOIN identities i "
+            "ON i.channel = m.channel AND i.external_id = m.chat_id WHERE i.person_id = ? "
+            "ORDER BY m.id DESC LIMIT 200",
+            (order.petitioner,),
+        )
+        if not rows:
+            return '<p class="muted">（无对话记录）</p>'
+        lines = []
+        for r in reversed(rows):
+            who = "用户" if r["direction"] == "in" else "机器人"
+            said = r["text"] if r["text"] is not None else f"[按钮 {r['button']}]"
+            lines.append(
+                f'<p class="msg-{esc(r["direction"])}"><span class="muted">{esc(r["at"][:16])} {who}：</span>'
+                f"{esc(said)}</p>"
+            )
+        return "".join(lines)
+
+
+def create_staff_app(db: Database, *, clock: Callable[[], datetime], calendar: WorkCalendar) -> Starlette:
+    console = StaffConsole(db, clock, calendar)
+    return Starlette(
+        routes=[
+            Route("/", console.queue),
+            Route("/login", console.login_page),
+            Route("/login", console.login, methods=["POST"]),
+            Route("/logout", console.logout, methods=["POST"]),
+            Route("/orders/{number}", console.order_page),
+            Route("/api/orders", console.api_orders),
+            Route("/api/orders/{number}", console.api_order),
+        ]
+    )
