@@ -26,9 +26,11 @@ async def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
     import uvicorn
 
     from bot.adapters.web import create_web_app
+    from bot.schedule.runner import Waker
 
     app = await open_app(settings.db, settings.kb_dir)
-    web = create_web_app(app.core, app.db, clock=china_now)
+    wake = Waker()  # the staff console's replies go out at once, once the scheduler runs
+    web = create_web_app(app.core, app.db, clock=china_now, wake=wake)
     telegram: Any = None
     push_bot: Any = None
     scheduler: Any = None
@@ -37,6 +39,7 @@ async def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
             telegram = await _start_telegram(settings, app.core, web)
             push_bot = await _push_bot(settings.telegram_bot_token.get_secret_value())
         scheduler = await _start_scheduler(settings, app, push_bot)
+        wake.target = scheduler.poke
         # No access log: the event stream carries its session token in the query string.
         config = uvicorn.Config(
             web,

@@ -309,8 +309,10 @@ def create_web_app(
     sleep: Sleep = asyncio.sleep,
     poll_seconds: float = POLL_SECONDS,
     max_upload_bytes: int = MAX_BYTES,
+    wake: Callable[[], None] = lambda: None,
 ) -> Starlette:
-    """The ASGI app; `sleep` is the SSE poll wait, injected so tests never really wait."""
+    """The ASGI app; `sleep` is the SSE poll wait, injected so tests never really wait; `wake`
+    runs the scheduler soon after the staff console schedules a reply."""
     chat = WebChat(core, db, clock, sleep, poll_seconds, max_upload_bytes)
 
     async def index(request: Request) -> Response:
@@ -329,7 +331,7 @@ def create_web_app(
         Route("/api/uploads", chat.upload, methods=["POST"]),
         Route("/api/events", chat.events),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        Mount("/staff", app=create_staff_app(db, clock=clock, calendar=core.deps.calendar)),
+        Mount("/staff", app=create_staff_app(core, db, clock=clock, wake=wake)),
     ]
     return Starlette(
         routes=routes,

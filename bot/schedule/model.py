@@ -40,6 +40,7 @@ class Kind(StrEnum):
     rectify_visit = "rectify_visit"  # the second 回访 after a 差评's rectification deadline
     overdue_digest = "overdue_digest"  # the weekly overdue list (通报)
     poll = "poll"  # a periodic satisfaction poll
+    staff_reply = "staff_reply"  # what a person at the staff console wrote to the user
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ POLICIES: dict[Kind, Policy] = {
     Kind.rectify_visit: Policy(Audience.petitioner, CatchUp.send_late),
     Kind.overdue_digest: Policy(Audience.staff, CatchUp.drop_stale, stale_after=timedelta(days=2)),
     Kind.poll: Policy(Audience.petitioner, CatchUp.drop_stale, stale_after=timedelta(days=3)),
+    # A reply in a conversation the user started: not held for quiet hours or the daily cap.
+    Kind.staff_reply: Policy(Audience.petitioner, CatchUp.send_late, urgent=True),
 }
 
 

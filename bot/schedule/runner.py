@@ -78,6 +78,18 @@ class Tick:
     notes: list[str] = field(default_factory=list)
 
 
+class Waker:
+    """A late-bound `Scheduler.poke`: the web app is built before the scheduler starts, and staff
+    replies it schedules should go out now, not at the next safety interval."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        if self.target is not None:
+            self.target()
+
+
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min … capped at one hour."""
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))

@@ -9,7 +9,7 @@ order by URL answers 404, the same as an order that does not exist.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,12 +19,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.core.engine import Core
+from bot.core.flows.handoff import STATE as ESCALATED
+from bot.core.messages import Address
 from bot.dispatch import unit_name
 from bot.schedule.producers import work_time_between
-from bot.staff.accounts import ROLE_LABELS, Account
+from bot.staff.accounts import ROLE_LABELS, Account, Role
+from bot.staff.actions import REOPEN, ConsoleActions, allowed_actions, canned_replies
 from bot.staff.pages import esc, fields, login_form, page, select, table
 from bot.staff.store import SESSION_HOURS, Session, StaffStore
-from bot.store.db import Database
+from bot.store.db import Database, StoreError
 from bot.store.orders import SqliteWorkOrderRepo
 from bot.workdays import WorkCalendar
 from bot.workorder import (
@@ -62,9 +66,12 @@ def sla(order: WorkOrder, now: datetime, calendar: WorkCalendar) -> tuple[str, b
 
 
 class StaffConsole:
-    def __init__(self, db: Database, clock: Callable[[], datetime], calendar: WorkCalendar) -> None:
-        self.db, self.clock, self.calendar = db, clock, calendar
+    def __init__(
+        self, core: Core, db: Database, clock: Callable[[], datetime], wake: Callable[[], None]
+    ) -> None:
+        self.core, self.db, self.clock, self.calendar = core, db, clock, core.deps.calendar
         self.staff, self.orders = StaffStore(db), SqliteWorkOrderRepo(db)
+        self.actions = ConsoleActions(db, core.deps.tickets, clock, wake)
 
     # -- sessions -----------------------------------------------------------------------------------
 
@@ -172,8 +179,25 @@ class StaffConsole:
         )
         where = f"·{account.unit}" if account.unit else ""
         who = f"{account.display_name}（{ROLE_LABELS[account.role]}{where}）"
-        body = f"<h2>工单队列 <small class='muted'>{len(orders)} 件</small></h2>{filters}" + table(
-            ["工单号", "状态", "类型", "紧急程度", "承办单位", "内容", "时限"], rows
+        chats = ""
+        if self._may_chat(account):
+            waiting = await self._escalated()
+            chat_rows = (
+                [
+                    f'<a href="/staff/chats/{esc(c["channel"])}/{esc(c["chat_id"])}">'
+                    f"{esc(c['channel'])}:{esc(c['chat_id'])}</a>",
+                    esc(c["updated_at"][:16]),
+                    esc(c["last"][:80]),
+                ]
+                for c in waiting
+            )
+            chats = f"<h2>待人工回复 <small class='muted'>{len(waiting)} 个会话</small></h2>" + table(
+                ["会话", "转人工时间", "用户最后一句"], chat_rows
+            )
+        body = (
+            chats
+            + f"<h2>工单队列 <small class='muted'>{len(orders)} 件</small></h2>{filters}"
+            + table(["工单号", "状态", "类型", "紧急程度", "承办单位", "内容", "时限"], rows)
         )
         return HTMLResponse(page("工单队列", body, user=who, csrf=session.csrf))
 
@@ -219,6 +243,11 @@ class StaffConsole:
             return HTMLResponse(page("工单", f"<p>{esc(NOT_FOUND)}</p>", user=session.account.display_name,
                                      csrf=session.csrf), status_code=404)  # fmt: skip
         await self.staff.audit(session.account.id, "order.view", order.number, "", self.clock())
+        return await self._order_view(session, order)
+
+    async def _order_view(
+        self, session: Session, order: WorkOrder, error: str = "", status: int = 200
+    ) -> Response:
         account, now = session.account, self.clock()
         clock_text, late = sla(order, now, self.calendar)
         info = fields(
@@ -240,12 +269,42 @@ class StaffConsole:
                 for e in events
             ),
         )
-        transcript = await self._transcript(order)
-        body = (
-            f"<h2>工单 {esc(order.number)}</h2><div class='box'>{info}</div>"
-            f"<h3>办理记录</h3>{timeline}<h3>对话记录</h3><div class='box'>{transcript}</div>"
+        notes = await self.actions.notes(order.number)
+        note_rows = "".join(
+            f'<p><span class="muted">{esc(f"{at:%m-%d %H:%M}")} {esc(who)}：</span>{esc(text)}</p>'
+            for who, text, at in notes
         )
-        return HTMLResponse(page(order.number, body, user=account.display_name, csrf=session.csrf))
+        base, csrf = f"/staff/orders/{esc(order.number)}", esc(session.csrf)
+        note_form = (
+            f'<form method="post" action="{base}/note" class="box"><h3>内部备注（用户看不到）</h3>{note_rows}'
+            f'<input type="hidden" name="csrf" value="{csrf}">'
+            '<p><textarea name="text" rows="2" cols="60"></textarea> <button>记录</button></p></form>'
+        )
+        choices = [(a.value, ACTION_LABELS[a]) for a in allowed_actions(account, order)]
+        if account.role in (Role.admin, Role.dispatcher):
+            choices.append((REOPEN, "重办（登记不满意）"))
+        act_form = ""
+        if choices:
+            act_form = (
+                f'<form method="post" action="{base}/act" class="box"><h3>办理</h3>'
+                f'<input type="hidden" name="csrf" value="{csrf}">'
+                f"<p>{select('action', choices, '')}"
+                ' <input name="unit" placeholder="承办单位（派单）">'
+                ' <input name="reason" placeholder="原因代码（退单/不予受理）">'
+                ' <input name="days" placeholder="延期天数" size="6">'
+                ' <input name="result" placeholder="办理结果（办结）">'
+                " <button>执行</button></p></form>"
+            )
+        transcript = await self._transcript(order)
+        message = f'<p class="error">{esc(error)}</p>' if error else ""
+        body = (
+            f"<h2>工单 {esc(order.number)}</h2>{message}<div class='box'>{info}</div>{act_form}"
+            + self._reply_form(f"{base}/reply", session.csrf)
+            + f"{note_form}<h3>办理记录</h3>{timeline}<h3>对话记录</h3><div class='box'>{transcript}</div>"
+        )
+        return HTMLResponse(
+            page(order.number, body, user=account.display_name, csrf=session.csrf), status_code=status
+        )
 
     async def api_order(self, request: Request) -> Response:
         session = await self._session(request)
@@ -256,6 +315,141 @@ class StaffConsole:
             return JSONResponse({"error": NOT_FOUND}, status_code=404)
         return JSONResponse(self._order_json(session.account, order, self.clock()))
 
+    # -- writing ------------------------------------------------------------------------------------
+
+    async def _posted(self, request: Request) -> tuple[Session, dict[str, str]] | Response:
+        """The session and form of a POST, or the response refusing it (no session, bad CSRF)."""
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        form = await self._form(request)
+        if not self._csrf_ok(session, form):
+            return HTMLResponse(page("错误", "<p>页面已过期，请刷新后重试。</p>"), status_code=403)
+        return session, form
+
+    async def _order_post(
+        self, request: Request, do: Callable[[Session, WorkOrder, dict[str, str]], Awaitable[object]]
+    ) -> Response:
+        posted = await self._posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
+        order = await self._order_for(session, request.path_params["number"])
+        if order is None:
+            return HTMLResponse(page("工单", f"<p>{esc(NOT_FOUND)}</p>"), status_code=404)
+        try:
+            await do(session, order, form)
+        except (ValueError, LookupError, StoreError) as exc:  # refusals name the rule
+            return await self._order_view(session, order, error=str(exc), status=400)
+        return RedirectResponse(f"/staff/orders/{order.number}", status_code=303)
+
+    async def order_reply(self, request: Request) -> Response:
+        async def do(session: Session, order: WorkOrder, form: dict[str, str]) -> None:
+            text = form.get("text", "").strip() or form.get("canned", "")
+            await self.actions.reply(session.account, order.number, text)
+
+        return await self._order_post(request, do)
+
+    async def order_note(self, request: Request) -> Response:
+        async def do(session: Session, order: WorkOrder, form: dict[str, str]) -> None:
+            await self.actions.note(session.account, order.number, form.get("text", ""))
+
+        return await self._order_post(request, do)
+
+    async def order_act(self, request: Request) -> Response:
+        async def do(session: Session, order: WorkOrder, form: dict[str, str]) -> None:
+            await self.actions.act(session.account, order, form.get("action", ""), form)
+
+        return await self._order_post(request, do)
+
+    # -- escalated chats ------------------------------------------------------------------------------
+
+    async def _escalated(self) -> list[dict[str, str]]:
+        rows = await self.db.fetchall(
+            "SELECT d.channel, d.chat_id, d.updated_at, (SELECT m.text FROM messages m "
+            "WHERE m.channel = d.channel AND m.chat_id = d.chat_id AND m.direction = 'in' "
+            "ORDER BY m.id DESC LIMIT 1) AS last "
+            "FROM dialogs d WHERE d.state = ? ORDER BY d.updated_at",
+            (ESCALATED,),
+        )
+        return [{k: str(r[k] or "") for k in ("channel", "chat_id", "updated_at", "last")} for r in rows]
+
+    def _may_chat(self, account: Account) -> bool:
+        """Escalated chats are the 12345 centre's (no unit holds them yet)."""
+        return account.role in (Role.admin, Role.dispatcher)
+
+    async def chat_page(self, request: Request, error: str = "") -> Response:
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        if not self._may_chat(session.account):
+            return HTMLResponse(page("会话", "<p>无权查看。</p>"), status_code=404)
+        address = Address(request.path_params["channel"], request.path_params["chat_id"])
+        transcript = await self._chat_transcript(address)
+        base = f"/staff/chats/{esc(address.channel)}/{esc(address.chat_id)}"
+        message = f'<p class="error">{esc(error)}</p>' if error else ""
+        body = (
+            f"<h2>人工服务会话 {esc(address.channel)}:{esc(address.chat_id)}</h2>{message}"
+            f"<div class='box'>{transcript}</div>"
+            + self._reply_form(f"{base}/reply", session.csrf)
+            + f'<form method="post" action="{base}/end">'
+            f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
+            "<button>结束人工服务</button></form>"
+        )
+        return HTMLResponse(page("会话", body, user=session.account.display_name, csrf=session.csrf))
+
+    async def chat_reply(self, request: Request) -> Response:
+        posted = await self._posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
+        if not self._may_chat(session.account):
+            return HTMLResponse(page("会话", "<p>无权查看。</p>"), status_code=404)
+        address = Address(request.path_params["channel"], request.path_params["chat_id"])
+        try:
+            await self.actions.reply(
+                session.account, address, form.get("text", "").strip() or form.get("canned", "")
+            )
+        except ValueError as exc:
+            return await self.chat_page(request, error=str(exc))
+        return RedirectResponse(f"/staff/chats/{address.channel}/{address.chat_id}", status_code=303)
+
+    async def chat_end(self, request: Request) -> Response:
+        posted = await self._posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, _ = posted
+        if not self._may_chat(session.account):
+            return HTMLResponse(page("会话", "<p>无权查看。</p>"), status_code=404)
+        address = Address(request.path_params["channel"], request.path_params["chat_id"])
+        if await self.core.end_escalation(address):
+            await self.actions.reply(
+                session.account, address, "本次人工服务已结束，如有需要可以随时再联系我们。"
+            )
+        await self.staff.audit(
+            session.account.id, "chat.end", f"{address.channel}:{address.chat_id}", "", self.clock()
+        )
+        return RedirectResponse("/staff/", status_code=303)
+
+    async def _chat_transcript(self, address: Address) -> str:
+        rows = await self.db.fetchall(
+            "SELECT direction, text, button, at FROM messages WHERE channel = ? AND chat_id = ? "
+            "ORDER BY id DESC LIMIT 200",
+            (address.channel, address.chat_id),
+        )
+        return _lines(list(reversed(rows)))
+
+    @staticmethod
+    def _reply_form(action: str, csrf: str) -> str:
+        options = "".join(f"<option>{esc(c)}</option>" for c in canned_replies())
+        return (
+            f'<form method="post" action="{esc(action)}" class="box"><h3>回复用户</h3>'
+            f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
+            '<p><textarea name="text" rows="3" cols="60" placeholder="输入回复；留空则发送所选常用语">'
+            "</textarea></p>"
+            f'<p>常用语 <select name="canned">{options}</select> <button>发送</button></p></form>'
+        )
+
     async def _transcript(self, order: WorkOrder) -> str:
         """The petitioner's chat messages (every channel they used), as text, never as HTML."""
         rows = await self.db.fetchall(
@@ -264,21 +458,29 @@ class StaffConsole:
             "ORDER BY m.id DESC LIMIT 200",
             (order.petitioner,),
         )
-        if not rows:
-            return '<p class="muted">（无对话记录）</p>'
-        lines = []
-        for r in reversed(rows):
-            who = "用户" if r["direction"] == "in" else "机器人"
-            said = r["text"] if r["text"] is not None else f"[按钮 {r['button']}]"
-            lines.append(
-                f'<p class="msg-{esc(r["direction"])}"><span class="muted">{esc(r["at"][:16])} {who}：</span>'
-                f"{esc(said)}</p>"
-            )
-        return "".join(lines)
+        return _lines(list(reversed(rows)))
 
 
-def create_staff_app(db: Database, *, clock: Callable[[], datetime], calendar: WorkCalendar) -> Starlette:
-    console = StaffConsole(db, clock, calendar)
+def _lines(rows: list[Any]) -> str:
+    """Messages as text lines (never as HTML), oldest first."""
+    if not rows:
+        return '<p class="muted">（无对话记录）</p>'
+    lines = []
+    for r in rows:
+        who = "用户" if r["direction"] == "in" else "机器人/工作人员"
+        said = r["text"] if r["text"] is not None else f"[按钮 {r['button']}]"
+        lines.append(
+            f'<p class="msg-{esc(r["direction"])}"><span class="muted">{esc(r["at"][:16])} {who}：</span>'
+            f"{esc(said)}</p>"
+        )
+    return "".join(lines)
+
+
+def create_staff_app(
+    core: Core, db: Database, *, clock: Callable[[], datetime], wake: Callable[[], None] = lambda: None
+) -> Starlette:
+    """`wake`: called after a reply is scheduled (serve passes the scheduler's poke)."""
+    console = StaffConsole(core, db, clock, wake)
     return Starlette(
         routes=[
             Route("/", console.queue),
@@ -288,5 +490,11 @@ def create_staff_app(db: Database, *, clock: Callable[[], datetime], calendar: W
             Route("/orders/{number}", console.order_page),
             Route("/api/orders", console.api_orders),
             Route("/api/orders/{number}", console.api_order),
+            Route("/orders/{number}/reply", console.order_reply, methods=["POST"]),
+            Route("/orders/{number}/note", console.order_note, methods=["POST"]),
+            Route("/orders/{number}/act", console.order_act, methods=["POST"]),
+            Route("/chats/{channel}/{chat_id}", console.chat_page),
+            Route("/chats/{channel}/{chat_id}/reply", console.chat_reply, methods=["POST"]),
+            Route("/chats/{channel}/{chat_id}/end", console.chat_end, methods=["POST"]),
         ]
     )
