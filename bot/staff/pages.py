@@ -60,8 +60,9 @@ def login_form(error: str = "", username: str = "") -> str:
     )
 
 
-def select(name: str, options: Iterable[tuple[str, str]], chosen: str) -> str:
-    items = ['<option value="">全部</option>'] + [
+def select(name: str, options: Iterable[tuple[str, str]], chosen: str, label: str = "") -> str:
+    """A drop-down whose empty choice reads "全部<label>" (all statuses, all types …)."""
+    items = [f'<option value="">全部{esc(label)}</option>'] + [
         f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(label)}</option>'
         for v, label in options
     ]

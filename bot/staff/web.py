@@ -9,6 +9,7 @@ order by URL answers 404, the same as an order that does not exist.
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -171,11 +172,14 @@ class StaffConsole:
         filters = (
             '<form class="filters" method="get" action="/staff/">'
             f"{unit_filter}"
-            f"{select('status', ((s.value, STATUS_LABELS[s]) for s in Status), q.get('status', ''))}"
-            f"{select('type', ((t.value, TYPE_LABELS[t]) for t in OrderType), q.get('type', ''))}"
-            f"{select('urgency', ((u.value, URGENCY_LABELS[u]) for u in Urgency), q.get('urgency', ''))}"
-            f'<label><input type="checkbox" name="overdue" value="1"{" checked" if q.get("overdue") else ""}>'
-            "只看超期</label><button>筛选</button></form>"
+            f"{select('status', ((s.value, STATUS_LABELS[s]) for s in Status), q.get('status', ''), '状态')}"
+            f"{select('type', ((t.value, TYPE_LABELS[t]) for t in OrderType), q.get('type', ''), '类型')}"
+            + select(
+                "urgency", ((u.value, URGENCY_LABELS[u]) for u in Urgency), q.get("urgency", ""), "紧急程度"
+            )
+            + '<label><input type="checkbox" name="overdue" value="1"'
+            + (" checked" if q.get("overdue") else "")
+            + ">只看超期</label><button>筛选</button></form>"
         )
         where = f"·{account.unit}" if account.unit else ""
         who = f"{account.display_name}（{ROLE_LABELS[account.role]}{where}）"
@@ -199,7 +203,28 @@ class StaffConsole:
             + f"<h2>工单队列 <small class='muted'>{len(orders)} 件</small></h2>{filters}"
             + table(["工单号", "状态", "类型", "紧急程度", "承办单位", "内容", "时限"], rows)
         )
-        return HTMLResponse(page("工单队列", body, user=who, csrf=session.csrf))
+        version = await self._version(account)
+        live = (  # no CDN, no build: poll a fingerprint of the queue, reload when it changes
+            f"<script>(function(){{var v={json.dumps(version)};setInterval(function(){{"
+            "fetch('/staff/api/version',{credentials:'same-origin'}).then(function(r){return r.json()})"
+            ".then(function(d){if(d.version!==v){location.reload()}}).catch(function(){})},3000)})()</script>"
+        )
+        return HTMLResponse(page("工单队列", body + live, user=who, csrf=session.csrf))
+
+    async def _version(self, account: Account) -> str:
+        """Changes whenever an order is filed or changes, or a chat starts or stops waiting."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM work_orders), "
+            "(SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM dialogs WHERE state = ?)",
+            (ESCALATED,),
+        )
+        return f"{row[0]}|{row[1] if self._may_chat(account) else ''}" if row is not None else ""
+
+    async def api_version(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return JSONResponse({"error": "请先登录。"}, status_code=401)
+        return JSONResponse({"version": await self._version(session.account)})
 
     async def api_orders(self, request: Request) -> Response:
         session = await self._session(request)
@@ -489,6 +514,7 @@ def create_staff_app(
             Route("/logout", console.logout, methods=["POST"]),
             Route("/orders/{number}", console.order_page),
             Route("/api/orders", console.api_orders),
+            Route("/api/version", console.api_version),
             Route("/api/orders/{number}", console.api_order),
             Route("/orders/{number}/reply", console.order_reply, methods=["POST"]),
             Route("/orders/{number}/note", console.order_note, methods=["POST"]),
