@@ -21,11 +21,12 @@ from bot.store.orders import SqliteWorkOrderRepo
 from bot.store.people import SqlitePeopleRepo
 from bot.tickets import TicketService
 from intents.classifier import KnowledgeMatcher, classify
-from knowledge.lexicon import load_pinyin
+from knowledge.lexicon import DATA_DIR, load_pinyin
 from knowledge.loader import KnowledgeBase, load_dir
 from knowledge.matcher import Matcher
 
 CST = timezone(timedelta(hours=8))
+KB_OVERLAY = "kb_local.yaml"  # knowledge-base entries added or edited at the staff console
 
 
 def china_now() -> datetime:
@@ -74,7 +75,8 @@ async def open_app(
     db_path: Path, kb_dir: Path | None = None, *, clock: Callable[[], datetime] = china_now
 ) -> App:
     """Open the database (migrating it), load the knowledge base and build the engine."""
-    kb = load_dir(kb_dir) if kb_dir else load_dir()
+    # Edits made at the staff console live beside the database, over the bundled entries.
+    kb = load_dir(kb_dir or DATA_DIR, overlay=db_path.parent / KB_OVERLAY)
     matcher = Matcher.from_kb(kb)
     # The serving connection leaves WAL checkpoints to a background connection (latency tail).
     db = await open_db(db_path, autocheckpoint=False)

@@ -77,8 +77,13 @@ def read_entry_file(path: Path) -> list[Entry]:
     return [e if e.category else e.model_copy(update={"category": parsed.category}) for e in parsed.entries]
 
 
-def load_dir(data_dir: Path = DATA_DIR) -> KnowledgeBase:
-    """Load every `kb_*.yaml` in `data_dir` plus its lexicon; raise on the first problem."""
+def load_dir(data_dir: Path = DATA_DIR, overlay: Path | None = None) -> KnowledgeBase:
+    """Load every `kb_*.yaml` in `data_dir` plus its lexicon; raise on the first problem.
+
+    `overlay` (if the file exists) is an entry file of local edits made at the staff console: its
+    entries replace those of the same id and add new ones, so the bundled files stay untouched
+    (they may live in a read-only install) and an edit survives an upgrade of them.
+    """
     files = tuple(sorted(data_dir.glob(ENTRY_GLOB)))
     if not files:
         raise KnowledgeError(data_dir, None, None, f"目录中没有知识库文件（{ENTRY_GLOB}）")
@@ -96,6 +101,11 @@ def load_dir(data_dir: Path = DATA_DIR) -> KnowledgeBase:
                 )
             entries[entry.id] = entry
             origin[entry.id] = path
+    if overlay is not None and overlay.exists():
+        files = (*files, overlay)
+        for entry in read_entry_file(overlay):
+            entries[entry.id] = entry
+            origin[entry.id] = overlay
     for entry in entries.values():
         for link in entry.links:
             if link not in entries:

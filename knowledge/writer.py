@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from knowledge.fileio import atomic_write
-from knowledge.schema import EntryFile, Faq
+from knowledge.schema import Entry, EntryFile
 from knowledge.yamlio import parse_yaml
 
 _KEY_ORDER = (
@@ -44,7 +44,12 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_str)
 
 
-def _entry_dict(entry: Faq) -> dict[str, Any]:
+def entry_yaml(entry: Entry) -> str:
+    """One entry as the YAML a person edits (the staff console's edit box)."""
+    return yaml.dump(_entry_dict(entry), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+
+
+def _entry_dict(entry: Entry) -> dict[str, Any]:
     dumped: dict[str, Any] = entry.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     dumped["kind"] = entry.kind  # a default, but the entry file's discriminator
     ordered = {key: dumped.pop(key) for key in _KEY_ORDER if key in dumped}
@@ -52,7 +57,7 @@ def _entry_dict(entry: Faq) -> dict[str, Any]:
     return ordered
 
 
-def write_entry_file(entries: Sequence[Faq], category: str, path: Path) -> None:
+def write_entry_file(entries: Sequence[Entry], category: str, path: Path) -> None:
     """Write `entries` as a YAML entry file (`category:` + `entries:`), atomically.
 
     Reloading the file with `EntryFile.model_validate(yaml.safe_load(...))` gives back equal entries.

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.app import KB_OVERLAY
 from bot.core.engine import Core
 from bot.core.flows.handoff import STATE as ESCALATED
 from bot.core.messages import Address
@@ -27,6 +28,7 @@ from bot.dispatch import unit_name
 from bot.schedule.producers import work_time_between
 from bot.staff.accounts import ROLE_LABELS, Account, Role
 from bot.staff.actions import REOPEN, ConsoleActions, allowed_actions, canned_replies
+from bot.staff.kb import KbEditError, KnowledgeEditor
 from bot.staff.pages import esc, fields, login_form, page, select, table
 from bot.staff.store import SESSION_HOURS, Session, StaffStore
 from bot.store.db import Database, StoreError
@@ -43,11 +45,25 @@ from bot.workorder import (
     Urgency,
     WorkOrder,
 )
+from knowledge.writer import entry_yaml
 
 COOKIE = "yiqiban_staff"
 MAX_FORM = 16 * 1024
 QUEUE_LIMIT = 500
 NOT_FOUND = "没有这个工单，或您无权查看。"
+READ_ONLY = '<p class="muted">（只读：您的角色不能修改知识库）</p>'
+NEW_ENTRY = """id: faq-local-001
+kind: faq
+category: 本地编辑
+question: 这里写标准问题
+answer: |
+  这里写答复（写明办理方式、时限、材料等）。
+paraphrases:
+  - 用户的第一种问法
+  - 用户的第二种问法
+  - 用户的第三种问法
+sample: true
+"""
 
 
 def sla(order: WorkOrder, now: datetime, calendar: WorkCalendar) -> tuple[str, bool]:
@@ -73,6 +89,7 @@ class StaffConsole:
         self.core, self.db, self.clock, self.calendar = core, db, clock, core.deps.calendar
         self.staff, self.orders = StaffStore(db), SqliteWorkOrderRepo(db)
         self.actions = ConsoleActions(db, core.deps.tickets, clock, wake)
+        self.kb = KnowledgeEditor(core, db.path.parent / KB_OVERLAY, self.staff, clock)
 
     # -- sessions -----------------------------------------------------------------------------------
 
@@ -475,6 +492,74 @@ class StaffConsole:
             f'<p>常用语 <select name="canned">{options}</select> <button>发送</button></p></form>'
         )
 
+    # -- knowledge base ------------------------------------------------------------------------------
+
+    async def kb_list(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        q = request.query_params.get("q", "").strip()
+        entries = [e for e in self.kb.kb if not q or q in e.id or q in e.title or q in e.category]
+        rows = (
+            [
+                f'<a href="/staff/kb/{esc(e.id)}">{esc(e.id)}</a>',
+                esc(e.title),
+                esc(e.kind),
+                esc(e.category),
+                "示例数据" if e.sample else "有出处",
+            ]
+            for e in entries
+        )
+        add = '<p><a href="/staff/kb/new">新增条目</a></p>' if self.kb.may_edit(session.account) else ""
+        body = (
+            f"<h2>知识库 <small class='muted'>{len(entries)} 条</small></h2>{add}"
+            '<form class="filters" method="get">'
+            f'<input name="q" value="{esc(q)}" placeholder="编号、标题或类别">'
+            "<button>搜索</button></form>" + table(["编号", "标题", "类型", "类别", "来源"], rows)
+        )
+        return HTMLResponse(page("知识库", body, user=session.account.display_name, csrf=session.csrf))
+
+    async def kb_entry(
+        self, request: Request, text: str | None = None, error: str = "", status: int = 200
+    ) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        entry_id = request.path_params.get("entry_id", "")
+        entry = self.kb.kb.get(entry_id) if entry_id else None
+        if entry_id and entry is None:
+            return HTMLResponse(page("知识库", "<p>没有这个条目。</p>"), status_code=404)
+        if text is None:
+            text = entry_yaml(entry) if entry is not None else NEW_ENTRY
+        editable = self.kb.may_edit(session.account)
+        message = f'<p class="error">{esc(error)}</p>' if error else ""
+        form = (
+            f'<form method="post" action="/staff/kb/save" class="box"><input type="hidden" name="csrf" '
+            f'value="{esc(session.csrf)}"><input type="hidden" name="expected" value="{esc(entry_id)}">'
+            f'<p><textarea name="text" rows="24" cols="100"{"" if editable else " readonly"}>'
+            f"{esc(text)}</textarea></p>"
+            + ("<p><button>保存并立即生效</button></p>" if editable else READ_ONLY)
+            + "</form>"
+        )
+        title = f"条目 {entry_id}" if entry_id else "新增条目"
+        body = f"<h2>{esc(title)}</h2>{message}{form}"
+        return HTMLResponse(
+            page("知识库", body, user=session.account.display_name, csrf=session.csrf), status_code=status
+        )
+
+    async def kb_save(self, request: Request) -> Response:
+        posted = await self._posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
+        expected = form.get("expected") or None
+        try:
+            entry = await self.kb.save(session.account, form.get("text", ""), expected)
+        except KbEditError as exc:
+            request.path_params["entry_id"] = expected or ""
+            return await self.kb_entry(request, text=form.get("text", ""), error=str(exc), status=400)
+        return RedirectResponse(f"/staff/kb/{entry.id}", status_code=303)
+
     async def _transcript(self, order: WorkOrder) -> str:
         """The petitioner's chat messages (every channel they used), as text, never as HTML."""
         rows = await self.db.fetchall(
@@ -515,6 +600,10 @@ def create_staff_app(
             Route("/orders/{number}", console.order_page),
             Route("/api/orders", console.api_orders),
             Route("/api/version", console.api_version),
+            Route("/kb", console.kb_list),
+            Route("/kb/new", console.kb_entry),
+            Route("/kb/save", console.kb_save, methods=["POST"]),
+            Route("/kb/{entry_id}", console.kb_entry),
             Route("/api/orders/{number}", console.api_order),
             Route("/orders/{number}/reply", console.order_reply, methods=["POST"]),
             Route("/orders/{number}/note", console.order_note, methods=["POST"]),

@@ -32,9 +32,11 @@ CANCEL_BUTTON = Button("取消", "cancel")
 MENU_BUTTONS = (PETITION_BUTTON, ORDERS_BUTTON, HANDOFF_BUTTON)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deps:
-    """The engine's collaborators, passed in explicitly (no globals, no clock)."""
+    """The engine's collaborators, passed in explicitly (no globals, no clock). Not frozen: the
+    staff console swaps `kb` and `matcher` after an edit (bot.staff.kb), and every turn reads
+    them afresh, so the next message uses the change."""
 
     dialogs: DialogRepo
     matcher: KnowledgeMatcher
