@@ -41,6 +41,7 @@ class Kind(StrEnum):
     overdue_digest = "overdue_digest"  # the weekly overdue list (通报)
     poll = "poll"  # a periodic satisfaction poll
     staff_reply = "staff_reply"  # what a person at the staff console wrote to the user
+    weekly_summary = "weekly_summary"  # to leaders: last week's 三率, worst units, overdue, hotspot
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ POLICIES: dict[Kind, Policy] = {
     Kind.supervise: Policy(Audience.staff, CatchUp.send_late),
     Kind.rectify_visit: Policy(Audience.petitioner, CatchUp.send_late),
     Kind.overdue_digest: Policy(Audience.staff, CatchUp.drop_stale, stale_after=timedelta(days=2)),
+    Kind.weekly_summary: Policy(Audience.staff, CatchUp.drop_stale, stale_after=timedelta(days=2)),
     Kind.poll: Policy(Audience.petitioner, CatchUp.drop_stale, stale_after=timedelta(days=3)),
     # A reply in a conversation the user started: not held for quiet hours or the daily cap.
     Kind.staff_reply: Policy(Audience.petitioner, CatchUp.send_late, urgent=True),

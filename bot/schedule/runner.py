@@ -33,7 +33,7 @@ from bot.schedule.telegram_push import PushFailed, PushRefused
 from bot.store.db import Database, StoreError
 from bot.tickets import TicketService
 from bot.workdays import WorkCalendar
-from bot.workorder import Action, Status, TransitionError
+from bot.workorder import Action, Event, Status, TransitionError, WorkOrder
 
 log = logging.getLogger(__name__)
 
@@ -305,12 +305,46 @@ class Scheduler:
             return False  # the week has no working day yet (a holiday week), or it is too early
         self._digest_week = (year, week)  # checked: not again this week in this process
         key = f"{Kind.overdue_digest}:{year}-W{week:02d}"
-        if await self.db.fetchone("SELECT 1 FROM schedule WHERE key = ?", (key,)) is not None:
+        summary_key = f"{Kind.weekly_summary}:{year}-W{week:02d}"
+        found = await self.db.fetchall("SELECT key FROM schedule WHERE key IN (?, ?)", (key, summary_key))
+        if len(found) == 2:
             return False
-        owed = (Status.dispatched, Status.in_progress)
-        orders = [o async for o in self.tickets.repo.iter_all() if o.status in owed]
-        item = weekly_overdue_digest(orders, now, self.calendar)
-        return item is not None and await self.store.add([item], now) == 1
+        orders = [o async for o in self.tickets.repo.iter_all()]
+        items: list[Item] = []
+        if key not in {r["key"] for r in found}:
+            owed = [o for o in orders if o.status in (Status.dispatched, Status.in_progress)]
+            digest = weekly_overdue_digest(owed, now, self.calendar)
+            items += [digest] if digest is not None else []
+        if summary_key not in {r["key"] for r in found}:
+            text = await asyncio.to_thread(
+                self._weekly_text, orders, await self.tickets.repo.all_events(), now
+            )
+            items.append(Item(Kind.weekly_summary, Target("leader", "centre"), now, text, summary_key))
+        return await self.store.add(items, now) > 0
+
+    def _weekly_text(self, orders: list[WorkOrder], events: list[Event], now: datetime) -> str:
+        """Last week's summary for the district's leaders (bot.reports.weekly)."""
+        from bot.dispatch import load_catalogue
+        from bot.indicators import IndicatorConfig
+        from bot.reports.weekly import build_weekly
+        from knowledge.lexicon import Lexicon
+
+        tickets = self.tickets
+        assert tickets is not None
+
+        def ack_deadline(order: WorkOrder, dispatched_at: datetime) -> datetime:
+            try:
+                return tickets.policy.due(
+                    "acknowledge", order.type.value, order.urgency.value, dispatched_at, self.calendar
+                )
+            except LookupError:
+                return dispatched_at + timedelta(hours=24)
+
+        names = {u.id: u.name for u in load_catalogue().units}
+        return build_weekly(
+            orders, events, now=now, config=IndicatorConfig.load(), lexicon=Lexicon.load(), names=names,
+            ack_deadline=ack_deadline,
+        )  # fmt: skip
 
     async def run_due(self) -> Tick:
         """Passes until nothing more is due now; the totals."""

@@ -191,6 +191,11 @@ async def test_the_weekly_overdue_list_goes_out_once_a_week(env: Any) -> None:
     await env.scheduler.run_due()
     rows = await env.db.fetchall("SELECT text FROM staff_inbox WHERE kind = 'overdue_digest'")
     assert len(rows) == 1 and late.number in rows[0]["text"] and "区住建局" in rows[0]["text"]
+    [summary] = await env.db.fetchall("SELECT audience, text FROM staff_inbox WHERE kind = 'weekly_summary'")
+    assert summary["audience"] == "leader"  # the weekly summary for the leaders, same morning
+    assert (
+        "【12345 工单周报】2026-11-23 至 2026-11-29" in summary["text"] and "全区受理 1 件" in summary["text"]
+    )
     env.clock.now = env.at("2026-12-02T11:00")  # later the same week: not again
     await env.restart()  # not even after a restart (the week's key is stored)
     assert not await env.scheduler.plan_weekly_digest(env.clock())
