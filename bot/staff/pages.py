@@ -32,7 +32,8 @@ def page(title: str, body: str, *, user: str | None = None, csrf: str | None = N
     nav = ""
     if user is not None and csrf is not None:
         nav = (
-            '<a href="/staff/">工单队列</a><a href="/staff/kb">知识库</a>'
+            '<a href="/staff/">工单队列</a><a href="/staff/inbox">工作消息</a>'
+            '<a href="/staff/reports">报表</a><a href="/staff/kb">知识库</a>'
             f'<span class="muted">{esc(user)}</span>'
             '<form method="post" action="/staff/logout">'
             f'<input type="hidden" name="csrf" value="{esc(csrf)}"><button>退出</button></form>'

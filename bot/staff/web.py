@@ -30,6 +30,7 @@ from bot.staff.accounts import ROLE_LABELS, Account, Role
 from bot.staff.actions import REOPEN, ConsoleActions, allowed_actions, canned_replies
 from bot.staff.kb import KbEditError, KnowledgeEditor
 from bot.staff.pages import esc, fields, login_form, page, select, table
+from bot.staff.reports import Reports
 from bot.staff.store import SESSION_HOURS, Session, StaffStore
 from bot.store.db import Database, StoreError
 from bot.store.orders import SqliteWorkOrderRepo
@@ -51,6 +52,7 @@ COOKIE = "yiqiban_staff"
 MAX_FORM = 16 * 1024
 QUEUE_LIMIT = 500
 NOT_FOUND = "没有这个工单，或您无权查看。"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READ_ONLY = '<p class="muted">（只读：您的角色不能修改知识库）</p>'
 NEW_ENTRY = """id: faq-local-001
 kind: faq
@@ -90,6 +92,7 @@ class StaffConsole:
         self.staff, self.orders = StaffStore(db), SqliteWorkOrderRepo(db)
         self.actions = ConsoleActions(db, core.deps.tickets, clock, wake)
         self.kb = KnowledgeEditor(core, db.path.parent / KB_OVERLAY, self.staff, clock)
+        self.reports = Reports(core.deps.tickets, core.deps.calendar)
 
     # -- sessions -----------------------------------------------------------------------------------
 
@@ -492,6 +495,60 @@ class StaffConsole:
             f'<p>常用语 <select name="canned">{options}</select> <button>发送</button></p></form>'
         )
 
+    # -- reports and the staff inbox -----------------------------------------------------------------
+
+    async def reports_page(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        try:
+            body = await self.reports.page(session.account, self.clock(), request.query_params.get("month"))
+        except ValueError as exc:
+            body, status = f'<p class="error">{esc(exc)}</p>', 400
+        else:
+            status = 200
+        await self.staff.audit(
+            session.account.id, "reports.view", request.query_params.get("month", ""), "", self.clock()
+        )
+        return HTMLResponse(
+            page("报表", body, user=session.account.display_name, csrf=session.csrf), status_code=status
+        )
+
+    async def reports_export(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        kind = request.path_params["kind"]
+        if kind not in ("csv", "xlsx"):
+            return HTMLResponse(page("报表", "<p>只能导出 CSV 或 Excel（xlsx）。</p>"), status_code=404)
+        month = request.query_params.get("month")
+        try:
+            data = await self.reports.export(session.account, self.clock(), month, kind)
+        except ValueError as exc:
+            return HTMLResponse(page("报表", f'<p class="error">{esc(exc)}</p>'), status_code=400)
+        await self.staff.audit(session.account.id, f"export.{kind}", month or "", "", self.clock())
+        media = "text/csv; charset=utf-8" if kind == "csv" else XLSX
+        name = f"orders-{month or 'this-month'}.{kind}"
+        return Response(
+            data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        )
+
+    async def inbox(self, request: Request) -> Response:
+        """Reminders, warnings, 催办, 督办 and summaries the scheduler delivered to staff."""
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        account = session.account
+        where, params = ("WHERE unit = ?", (account.unit,)) if account.role is Role.handler else ("", ())
+        rows = await self.db.fetchall(
+            f"SELECT audience, unit, kind, text, created_at FROM staff_inbox {where} "
+            "ORDER BY id DESC LIMIT 200",
+            params,
+        )
+        shown = ([esc(r["created_at"][:16]), esc(r["unit"]), esc(r["kind"]), esc(r["text"])] for r in rows)
+        body = "<h2>工作消息</h2>" + table(["时间", "对象", "种类", "内容"], shown)
+        return HTMLResponse(page("工作消息", body, user=account.display_name, csrf=session.csrf))
+
     # -- knowledge base ------------------------------------------------------------------------------
 
     async def kb_list(self, request: Request) -> Response:
@@ -601,6 +658,9 @@ def create_staff_app(
             Route("/api/orders", console.api_orders),
             Route("/api/version", console.api_version),
             Route("/kb", console.kb_list),
+            Route("/reports", console.reports_page),
+            Route("/reports/orders.{kind:str}", console.reports_export),
+            Route("/inbox", console.inbox),
             Route("/kb/new", console.kb_entry),
             Route("/kb/save", console.kb_save, methods=["POST"]),
             Route("/kb/{entry_id}", console.kb_entry),

@@ -117,5 +117,12 @@ async def test_staff_see_a_petition_arrive_reply_and_close_it(server: RunningSer
             await staff.click("button:has-text('执行')")
             await expect(staff.locator("h2", has_text=order)).to_be_visible(timeout=15000)
         await expect(staff.locator("dd", has_text="已办结")).to_be_visible()
+
+        await login("centre1")  # the month's report, with the order just closed
+        await staff.goto(f"{server.base}/staff/reports")
+        await expect(staff.locator("svg")).to_be_visible(timeout=15000)
+        await expect(staff.locator("td", has_text="二七区城市管理局").first).to_be_visible()
+        if target := os.environ.get("YIQIBAN_STAFF_SCREENSHOT"):
+            await staff.screenshot(path=str(Path(target) / "staff-reports.png"), full_page=True)
         assert errors == []
         await browser.close()
