@@ -38,7 +38,7 @@ from bot.indicators import compute, default_config  # noqa: E402
 from bot.reports.export import ORDER_COLUMNS, order_rows, orders_csv, orders_xlsx  # noqa: E402
 from bot.reports.hotspots import hotspots  # noqa: E402
 from bot.reports.satisfaction import distribution  # noqa: E402
-from bot.reports.trend import periods, trend  # noqa: E402
+from bot.reports.trend import combined, periods, trend  # noqa: E402
 from bot.workorder import Event, WorkOrder  # noqa: E402
 from knowledge.lexicon import Lexicon  # noqa: E402
 
@@ -95,8 +95,8 @@ def main() -> None:
     year = (spans[0][0], spans[-1][1])
 
     def report() -> None:
-        compute(orders, events, period=year, config=config)
-        trend(orders, events, granularity="month", spans=spans, config=config)
+        t = trend(orders, events, granularity="month", spans=spans, config=config)
+        combined(t.reports)  # the year's rows: the months' counts added up (no second pass)
         distribution(orders, period=year)
 
     def naive_trend() -> None:

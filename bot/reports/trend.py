@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.indicators import TOTAL, AckDeadline, IndicatorConfig, Report, Row, compute
+from bot.indicators import COUNT_NAMES, TOTAL, AckDeadline, Counts, IndicatorConfig, Report, Row, compute
 from bot.workorder import Event, WorkOrder
 
 Granularity = Literal["week", "month"]
@@ -121,3 +121,26 @@ def _locate(bounds: list[datetime], at: datetime) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+def combined(reports: Sequence[Report]) -> Report:
+    """One report for the union of consecutive periods, from their per-period reports.
+
+    Every count is a per-order count attributed to one period (by the order's filing time, as in
+    `bot.indicators.compute`), so the counts of disjoint periods add up: the year of a 12-month
+    trend costs nothing more than the trend (tests check it equals computing the year directly).
+    """
+    if not reports:
+        raise ValueError("至少需要一个统计周期的报表")
+    first = reports[0]
+
+    def add(rows: Sequence[Row]) -> Counts:
+        return Counts(**{name: sum(getattr(r.counts, name) for r in rows) for name in COUNT_NAMES})
+
+    by_unit: dict[str, list[Row]] = {}
+    for report in reports:
+        for row in report.rows:
+            by_unit.setdefault(row.unit, []).append(row)
+    rows = tuple(Row(unit, add(parts)) for unit, parts in sorted(by_unit.items()))
+    total = Row(first.total.unit, add([r.total for r in reports]))
+    return Report((first.period[0], reports[-1].period[1]), rows, total, first.config)

@@ -63,8 +63,7 @@ class Reports:
     async def page(self, account: Account, now: datetime, month: str | None) -> str:
         period = month_of(now, month)
         orders, events = await self._data(account)
-        report = compute(orders, events, period=period, config=self.config, ack_deadline=self._ack_deadline)
-        spans = periods("month", 12, period[0])
+        spans = periods("month", 12, period[0])  # the last of them is `period` itself
         t = trend(
             orders,
             events,
@@ -73,6 +72,7 @@ class Reports:
             config=self.config,
             ack_deadline=self._ack_deadline,
         )
+        report = t.reports[-1]  # the month's report: one pass over the data for all of it
         lines = [(self.config.indicators[n].label, t.series(n)) for n in TREND_LINES]
         months = [m.split("年")[-1] for m in t.labels]  # "3月": twelve of them fit under the axis
         chart = line_chart("全区三率趋势（近 12 个月）", months, lines)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.indicators import TOTAL, compute, default_config
 from bot.reports.svg import line_chart
-from bot.reports.trend import period_label, periods, trend
+from bot.reports.trend import combined, period_label, periods, trend
 from bot.transitions import apply
 from bot.workorder import Action, Event, OrderType, Source, Status, Urgency, WorkOrder, format_order_number
 
@@ -99,3 +99,22 @@ def test_svg_is_well_formed_escapes_names_and_breaks_lines_at_gaps() -> None:
     assert min(ys) >= 40 and max(ys) <= 380 - 64  # clamped to the 0–100 % plot area
     with pytest.raises(ValueError, match="横轴有 4 个标签"):
         line_chart("x", ["1", "2", "3", "4"], [("a", [0.1])])
+
+
+def test_the_reports_of_consecutive_periods_combine_into_the_whole_periods_report() -> None:
+    made = [
+        _order(datetime(2026, 1, 5, 9, tzinfo=CST), "amr", "satisfied"),
+        _order(datetime(2026, 1, 20, 9, tzinfo=CST), "tax", "very_unsatisfied"),
+        _order(datetime(2026, 2, 10, 9, tzinfo=CST), "amr", None),
+        _order(datetime(2026, 3, 3, 9, tzinfo=CST), "amr", "unsatisfied"),
+        _order(datetime(2026, 3, 30, 9, tzinfo=CST), "tax", "basically_satisfied"),
+        _order(datetime(2026, 5, 3, 9, tzinfo=CST), "amr", "satisfied"),  # outside
+    ]
+    orders = [o for o, _ in made]
+    events = [e for _, evs in made for e in evs]
+    spans = periods("month", 3, datetime(2026, 3, 31, tzinfo=CST))
+    t = trend(orders, events, granularity="month", spans=spans, config=default_config())
+    whole = (spans[0][0], spans[-1][1])
+    assert combined(t.reports) == compute(orders, events, period=whole, config=default_config())
+    with pytest.raises(ValueError, match="至少需要"):
+        combined([])
