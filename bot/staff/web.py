@@ -53,6 +53,7 @@ MAX_FORM = 16 * 1024
 QUEUE_LIMIT = 500
 NOT_FOUND = "没有这个工单，或您无权查看。"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})  # never SVG: it runs
 READ_ONLY = '<p class="muted">（只读：您的角色不能修改知识库）</p>'
 NEW_ENTRY = """id: faq-local-001
 kind: faq
@@ -341,14 +342,52 @@ class StaffConsole:
                 " <button>执行</button></p></form>"
             )
         transcript = await self._transcript(order)
+        files = await self._files(order)
         message = f'<p class="error">{esc(error)}</p>' if error else ""
         body = (
-            f"<h2>工单 {esc(order.number)}</h2>{message}<div class='box'>{info}</div>{act_form}"
+            f"<h2>工单 {esc(order.number)}</h2>{message}<div class='box'>{info}{files}</div>{act_form}"
             + self._reply_form(f"{base}/reply", session.csrf)
             + f"{note_form}<h3>办理记录</h3>{timeline}<h3>对话记录</h3><div class='box'>{transcript}</div>"
         )
         return HTMLResponse(
             page(order.number, body, user=account.display_name, csrf=session.csrf), status_code=status
+        )
+
+    async def _files(self, order: WorkOrder) -> str:
+        store = self.core.deps.attachments
+        found = await store.list(self.db, order.number) if store is not None else []
+        if not found:
+            return ""
+        links = "、".join(
+            f'<a href="/staff/orders/{esc(order.number)}/files/{i}">{esc(a.name)}</a>'
+            f"（{a.size // 1024 + 1} KB）"
+            for i, a in enumerate(found)
+        )
+        return f"<p>附件：{links}</p>"
+
+    async def order_file(self, request: Request) -> Response:
+        """One attachment: pictures shown inline, anything else downloaded; never sniffed as HTML."""
+        session = await self._session(request)
+        if session is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        order = await self._order_for(session, request.path_params["number"])
+        store = self.core.deps.attachments
+        found = await store.list(self.db, order.number) if order is not None and store is not None else []
+        index = request.path_params["index"]
+        if order is None or store is None or not 0 <= index < len(found):
+            return HTMLResponse(page("附件", f"<p>{esc(NOT_FOUND)}</p>"), status_code=404)
+        att = found[index]
+        await self.staff.audit(session.account.id, "order.file", order.number, att.name, self.clock())
+        inline = att.media_type in INLINE_TYPES
+        disposition = "inline" if inline else "attachment"
+        safe_name = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in ".-_" else "_" for ch in att.name)
+        return Response(
+            store.read(att),
+            media_type=att.media_type if inline else "application/octet-stream",
+            headers={
+                "Content-Disposition": f'{disposition}; filename="{safe_name}"',
+                "X-Content-Type-Options": "nosniff",
+            },
         )
 
     async def api_order(self, request: Request) -> Response:
@@ -666,6 +705,7 @@ def create_staff_app(
             Route("/kb/{entry_id}", console.kb_entry),
             Route("/api/orders/{number}", console.api_order),
             Route("/orders/{number}/reply", console.order_reply, methods=["POST"]),
+            Route("/orders/{number}/files/{index:int}", console.order_file),
             Route("/orders/{number}/note", console.order_note, methods=["POST"]),
             Route("/orders/{number}/act", console.order_act, methods=["POST"]),
             Route("/chats/{channel}/{chat_id}", console.chat_page),

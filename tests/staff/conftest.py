@@ -16,6 +16,7 @@ from bot.filing import NewOrder
 from bot.staff.accounts import Role
 from bot.staff.store import StaffStore
 from bot.store import Database, open_db
+from bot.store.attachments import AttachmentStore
 from bot.workorder import Action, OrderType, Source, Urgency, WorkOrder
 from intents.classifier import KnowledgeMatcher
 from knowledge.loader import KnowledgeBase
@@ -66,7 +67,7 @@ async def console(
     tmp_path: Path, kb: KnowledgeBase, matcher: KnowledgeMatcher, clock: Clock
 ) -> AsyncIterator[Console]:
     db = await open_db(tmp_path / "yiqiban.db")
-    core = build_core(db, kb, matcher, clock=clock)
+    core = build_core(db, kb, matcher, clock=clock, attachments=AttachmentStore(tmp_path / "attachments"))
     app = create_web_app(core, db, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -141,3 +141,39 @@ async def test_a_session_expires_after_a_working_day(console: Console) -> None:
     assert (await console.client.get("/staff/api/orders")).status_code == 200
     console.clock.advance(hours=2)
     assert (await console.client.get("/staff/api/orders")).status_code == 401
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201f0b7ab530000000049454e44ae426082"
+)
+
+
+async def test_attachments_are_viewable_by_those_who_may_see_the_order(console: Console) -> None:
+    order = await console.order("urban")
+    store = console.core.deps.attachments
+    await store.add(
+        console.db, order.number, "现场.png", PNG, media_type="image/png", by="p-1", at=console.clock()
+    )
+    await store.add(
+        console.db,
+        order.number,
+        "情况说明.pdf",
+        b"%PDF-1.4 test",
+        media_type="application/pdf",
+        by="p-1",
+        at=console.clock(),
+    )
+    await console.account("urban1", Role.handler, "urban")
+    await console.account("housing1", Role.handler, "housing")
+    await console.login("urban1")
+    page = (await console.client.get(f"/staff/orders/{order.number}")).text
+    assert "现场.png" in page and "情况说明.pdf" in page
+    picture = await console.client.get(f"/staff/orders/{order.number}/files/0")
+    assert picture.content == PNG and picture.headers["content-type"] == "image/png"
+    assert picture.headers["x-content-type-options"] == "nosniff"
+    document = await console.client.get(f"/staff/orders/{order.number}/files/1")
+    assert document.headers["content-disposition"].startswith("attachment")  # downloaded, not rendered
+    assert (await console.client.get(f"/staff/orders/{order.number}/files/9")).status_code == 404
+    await console.login("housing1")
+    assert (await console.client.get(f"/staff/orders/{order.number}/files/0")).status_code == 404
