@@ -64,6 +64,7 @@ def cmd_suggest(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     from bot.calendar_config import load_calendar
     from bot.deadlines import DeadlinePolicy
+    from bot.deadlines import ack_deadline as ack_deadline_for
     from bot.dispatch import load_catalogue
     from bot.indicators import IndicatorConfig, compute
     from bot.store.db import open_db
@@ -77,10 +78,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     calendar, policy = load_calendar(), DeadlinePolicy.load()
 
     def ack_deadline(order: WorkOrder, dispatched_at: datetime) -> datetime:
-        try:
-            return policy.due("acknowledge", order.type.value, order.urgency.value, dispatched_at, calendar)
-        except LookupError:
-            return dispatched_at + timedelta(hours=24)
+        return ack_deadline_for(policy, calendar, order, dispatched_at)
 
     async def load() -> tuple[list[WorkOrder], list[Event]]:
         async with await open_db(db_path(args)) as db:

@@ -10,7 +10,7 @@ start time and the `WorkCalendar` are passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.workdays import WorkCalendar
+from bot.workorder import WorkOrder
 
 Stage = Literal["dispatch", "acknowledge", "first_feedback", "resolve"]
 """派单, 签收, 首次反馈, 办结."""
@@ -218,3 +219,20 @@ class DeadlinePolicy:
             name = profile or self.config.default_profile
             raise LookupError(f"profile {name!r} sets no {stage} limit for {order_type}/{urgency}")
         return found.apply(start, calendar)
+
+
+def ack_deadline(
+    policy: DeadlinePolicy,
+    calendar: WorkCalendar,
+    order: WorkOrder,
+    dispatched_at: datetime,
+    profile: str | None = None,
+) -> datetime:
+    """When a dispatch had to be signed for (签收), which the 响应率 measures against; a profile
+    without a 签收 limit gets the hotline's common 24 hours."""
+    try:
+        return policy.due(
+            "acknowledge", order.type.value, order.urgency.value, dispatched_at, calendar, profile
+        )
+    except LookupError:
+        return dispatched_at + timedelta(hours=24)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.deadlines import DeadlinePolicy
+from bot.deadlines import DeadlinePolicy, ack_deadline
 from bot.notices import notices_for
 from bot.schedule.producers import ScheduleSettings, after_event, superseded_by
 from bot.store.orders import OrderNotFound, WorkOrderRepo
@@ -51,6 +51,11 @@ class TicketService:
         follow_ups = after_event(new, event, self.calendar, self.policy, settings=self.schedule)
         await self.repo.save(new, event, notices_for(new, event), follow_ups, superseded_by(event))
         return new, event
+
+    def ack_deadline(self, order: WorkOrder, dispatched_at: datetime) -> datetime:
+        """When a dispatch had to be signed for (签收): what the 响应率 measures against. A profile
+        without a 签收 limit gets the hotline's common 24 hours."""
+        return ack_deadline(self.policy, self.calendar, order, dispatched_at, self.profile)
 
     def _due(self, stage: str, order: WorkOrder, start: datetime) -> datetime | None:
         try:

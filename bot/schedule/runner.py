@@ -331,19 +331,10 @@ class Scheduler:
 
         tickets = self.tickets
         assert tickets is not None
-
-        def ack_deadline(order: WorkOrder, dispatched_at: datetime) -> datetime:
-            try:
-                return tickets.policy.due(
-                    "acknowledge", order.type.value, order.urgency.value, dispatched_at, self.calendar
-                )
-            except LookupError:
-                return dispatched_at + timedelta(hours=24)
-
         names = {u.id: u.name for u in load_catalogue().units}
         return build_weekly(
             orders, events, now=now, config=IndicatorConfig.load(), lexicon=Lexicon.load(), names=names,
-            ack_deadline=ack_deadline,
+            ack_deadline=tickets.ack_deadline,
         )  # fmt: skip
 
     async def run_due(self) -> Tick:

@@ -45,14 +45,6 @@ class Reports:
         self.names = {u.id: u.name for u in load_catalogue().units}
         self._lexicon: Lexicon | None = None
 
-    def _ack_deadline(self, order: WorkOrder, dispatched_at: datetime) -> datetime:
-        try:
-            return self.tickets.policy.due(
-                "acknowledge", order.type.value, order.urgency.value, dispatched_at, self.calendar
-            )
-        except LookupError:
-            return dispatched_at + timedelta(hours=24)
-
     async def _data(self, account: Account) -> tuple[list[WorkOrder], list[Event]]:
         """Everything this account may report on: a handler only their own unit's orders."""
         orders = [o async for o in self.tickets.repo.iter_all() if account.may_see(o)]
@@ -70,7 +62,7 @@ class Reports:
             granularity="month",
             spans=spans,
             config=self.config,
-            ack_deadline=self._ack_deadline,
+            ack_deadline=self.tickets.ack_deadline,
         )
         report = t.reports[-1]  # the month's report: one pass over the data for all of it
         lines = [(self.config.indicators[n].label, t.series(n)) for n in TREND_LINES]
@@ -104,7 +96,9 @@ class Reports:
         chosen = [o for o in orders if period[0] <= o.created_at < period[1]]
         if kind == "csv":
             return orders_csv(chosen, names=self.names)
-        report = compute(orders, events, period=period, config=self.config, ack_deadline=self._ack_deadline)
+        report = compute(
+            orders, events, period=period, config=self.config, ack_deadline=self.tickets.ack_deadline
+        )
         return orders_xlsx(chosen, names=self.names, report=report)
 
 
