@@ -2,8 +2,8 @@
 
 - CSV: UTF-8 with a BOM (without it Excel on Chinese Windows reads GBK and shows mojibake) and
   CRLF line ends; dates as “2026-03-02 09:00:00”, which both programs read as dates.
-- XLSX: openpyxl's write-only mode (rows are streamed, so 100,000 orders stay fast and small in
-  memory); dates are real Excel date cells in naive China time, since Excel has no time zones.
+- XLSX: XlsxWriter (rows are streamed, so 100,000 orders stay fast); dates are real Excel date
+  cells in naive China time, since Excel has no time zones.
 - Contacts: phones are masked (138****5678) unless `show_phones` is set, and a confidential
   order's contact is never exported (“保密”): an export leaves the system and its access rules.
 - User text cannot become a formula: a CSV cell starting with = + - @ gets a leading apostrophe
@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+import xlsxwriter
 
 from bot.indicators import Report
 from bot.workorder import (
@@ -49,6 +46,8 @@ ORDER_COLUMNS: tuple[tuple[str, int], ...] = (
 )  # fmt: skip
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FREE_TEXT = tuple(i for i, (h, _) in enumerate(ORDER_COLUMNS) if h in ("诉求内容", "地点", "办结情况"))
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters XLSX cannot hold
 
 
 def excel_time(when: datetime | None) -> datetime | None:
@@ -148,29 +147,12 @@ def indicators_csv(report: Report, names: Mapping[str, str] | None = None) -> by
 # -- XLSX ---------------------------------------------------------------------------------------
 
 
-def _sheet(wb: Workbook, title: str, widths: Iterable[int]) -> WriteOnlyWorksheet:
-    ws: WriteOnlyWorksheet = wb.create_sheet(title)
-    for i, w in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    ws.freeze_panes = "A2"
-    return ws
-
-
-def _xlsx_row(ws: WriteOnlyWorksheet, row: list[Cell]) -> list[object]:
-    """Cells ready for `append`: strings cleaned; a string openpyxl would read as a formula kept
-    as text (a cell object is needed only for those few)."""
-    out: list[object] = []
-    for v in row:
-        if isinstance(v, str):
-            if ILLEGAL_CHARACTERS_RE.search(v):
-                v = ILLEGAL_CHARACTERS_RE.sub("", v)
-            if v.startswith("="):
-                cell = WriteOnlyCell(ws, value=v)
-                cell.data_type = "s"
-                out.append(cell)
-                continue
-        out.append(v)
-    return out
+def _xlsx_cell(v: Cell) -> Cell:
+    """A string cleaned of the control characters XLSX forbids (the workbook is opened with
+    `strings_to_formulas` off, so nothing a user typed can become a formula)."""
+    if isinstance(v, str) and _ILLEGAL.search(v):
+        return _ILLEGAL.sub("", v)
+    return v
 
 
 def orders_xlsx(
@@ -181,28 +163,52 @@ def orders_xlsx(
     report: Report | None = None,
 ) -> bytes:
     """The orders as an XLSX workbook (sheet “工单”), with the indicator table as a second sheet
-    (“指标”, rates formatted as percentages) when `report` is given."""
-    wb = Workbook(write_only=True)
-    ws = _sheet(wb, "工单", (w for _, w in ORDER_COLUMNS))
-    ws.append([h for h, _ in ORDER_COLUMNS])
-    for row in order_rows(orders, names=names, show_phones=show_phones):
-        ws.append(_xlsx_row(ws, row))
+    (“指标”, rates formatted as percentages) when `report` is given.
+
+    Written with XlsxWriter: it streams 100,000 rows about twice as fast as openpyxl's write-only
+    mode (bench/reports.py), and never reads user text as a formula, URL or number.
+    """
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "default_date_format": DATE_FORMAT,
+        },
+    )
+    bold = wb.add_format({"bold": True})
+    ws = wb.add_worksheet("工单")
+    for i, (_, width) in enumerate(ORDER_COLUMNS):
+        ws.set_column(i, i, width)
+    ws.freeze_panes(1, 0)
+    ws.write_row(0, 0, [h for h, _ in ORDER_COLUMNS], bold)
+    write_row, illegal = ws.write_row, _ILLEGAL.search
+    for r, row in enumerate(order_rows(orders, names=names, show_phones=show_phones), 1):
+        for c in _FREE_TEXT:  # only what users or units typed can hold control characters
+            v = row[c]
+            if isinstance(v, str) and illegal(v):
+                row[c] = _ILLEGAL.sub("", v)
+        write_row(r, 0, row)  # None: an empty cell
     if report is not None:
         headers, rows = indicator_rows(report, names)
-        ind = _sheet(wb, "指标", [24, 8, 8, 8, *([12] * (len(headers) - 4))])
-        ind.append(headers)
-        for r in rows:
-            cells: list[object] = []
-            for i, v in enumerate(_xlsx_row(ind, r)):
-                if i >= 4 and isinstance(v, float):
-                    cell = WriteOnlyCell(ind, value=v)
-                    cell.number_format = "0.0%"
-                    cells.append(cell)
+        ind = wb.add_worksheet("指标")
+        for i, width in enumerate([24, 8, 8, 8, *([12] * (len(headers) - 4))]):
+            ind.set_column(i, i, width)
+        ind.freeze_panes(1, 0)
+        ind.write_row(0, 0, headers, bold)
+        percent = wb.add_format({"num_format": "0.0%"})
+        for r, values in enumerate(rows, 1):
+            for c, v in enumerate(values):
+                if c >= 4 and isinstance(v, float):
+                    ind.write_number(r, c, v, percent)
+                elif c >= 4 and v is None:
+                    ind.write_string(r, c, "—")
                 else:
-                    cells.append("—" if i >= 4 and v is None else v)
-            ind.append(cells)
-    buf = io.BytesIO()
-    wb.save(buf)
+                    ind.write(r, c, _xlsx_cell(v) if v is not None else "")
+    wb.close()
     return buf.getvalue()
 
 

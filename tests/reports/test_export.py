@@ -65,3 +65,11 @@ def test_xlsx_has_real_dates_text_formulas_and_an_indicator_sheet(
     assert total[0].value == "全区合计" and total[1].value == 4
     rate = total[headers.index("满意率")]  # 1 of the 2 rated orders
     assert rate.value == 0.5 and rate.number_format == "0.0%"
+
+
+def test_xlsx_drops_control_characters_a_user_typed(by_role: Callable[[str], WorkOrder]) -> None:
+    from dataclasses import replace
+
+    typed = replace(by_role("happy"), content="门口\x07占道\x1b经营", location="大学路\x00 88 号")
+    ws = load_workbook(io.BytesIO(orders_xlsx([typed])))["工单"]
+    assert ws.cell(2, 8).value == "门口占道经营" and ws.cell(2, 9).value == "大学路 88 号"
