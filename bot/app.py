@@ -55,9 +55,10 @@ def build_core(
     clock: Callable[[], datetime] = china_now,
     attachments: AttachmentStore | None = None,
     core_class: type[Core] = Core,
+    calendar_file: Path | None = None,
 ) -> Core:
     """Wire the engine to its collaborators on `db`: the one place that knows how (tests too)."""
-    calendar, policy = load_calendar(), DeadlinePolicy.load()
+    calendar, policy = load_calendar(calendar_file), DeadlinePolicy.load()
     return core_class(
         db=db,
         matcher=matcher,
@@ -72,7 +73,11 @@ def build_core(
 
 
 async def open_app(
-    db_path: Path, kb_dir: Path | None = None, *, clock: Callable[[], datetime] = china_now
+    db_path: Path,
+    kb_dir: Path | None = None,
+    *,
+    clock: Callable[[], datetime] = china_now,
+    calendar_file: Path | None = None,
 ) -> App:
     """Open the database (migrating it), load the knowledge base and build the engine."""
     # Edits made at the staff console live beside the database, over the bundled entries.
@@ -83,7 +88,7 @@ async def open_app(
     checkpointer = Checkpointer(db.path)
     await checkpointer.start()
     attachments = AttachmentStore(db_path.parent / "attachments")
-    core = build_core(db, kb, matcher, clock=clock, attachments=attachments)
+    core = build_core(db, kb, matcher, clock=clock, attachments=attachments, calendar_file=calendar_file)
     settle(core)
     return App(db, core, core.deps.tickets, checkpointer)
 

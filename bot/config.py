@@ -15,6 +15,7 @@
 | `YIQIBAN_QUIET_START` | `21:00` | 无事不扰: no pushes to entrepreneurs from this time … |
 | `YIQIBAN_QUIET_END` | `08:00` | … until this time, nor on non-working days |
 | `YIQIBAN_DAILY_PUSH_CAP` | `3` | most pushes one entrepreneur gets per day (the rest wait a day) |
+| `YIQIBAN_CALENDAR` | bundled | the district's calendar file, like `bot/data/calendar.yaml` |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     daily_push_cap: int = Field(3, ge=1, le=50)
+    calendar: Path | None = None
     telegram_bot_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "YIQIBAN_TELEGRAM_BOT_TOKEN")
     )

@@ -28,7 +28,7 @@ async def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
     from bot.adapters.web import create_web_app
     from bot.schedule.runner import Waker
 
-    app = await open_app(settings.db, settings.kb_dir)
+    app = await open_app(settings.db, settings.kb_dir, calendar_file=settings.calendar)
     wake = Waker()  # the staff console's replies go out at once, once the scheduler runs
     web = create_web_app(app.core, app.db, clock=china_now, wake=wake)
     telegram: Any = None

@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -73,8 +74,16 @@ class RunningServer:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
     """`python -m bot run` with a fresh database; stopped with SIGTERM afterwards if still up."""
+    with running_server(tmp_path) as running:
+        yield running
+
+
+@contextmanager
+def running_server(tmp_path: Path, settings: Mapping[str, str] | None = None) -> Iterator[RunningServer]:
+    """The server of the `server` fixture, with `settings` (YIQIBAN_* variables) in its environment."""
     port, db = free_port(), tmp_path / "var" / "server.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YIQIBAN_", "TELEGRAM_"))}
+    env.update(settings or {})
     command = [sys.executable, "-m", "bot", "run", "--port", str(port), "--db", str(db)]
     with subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

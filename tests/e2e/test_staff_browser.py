@@ -126,3 +126,49 @@ async def test_staff_see_a_petition_arrive_reply_and_close_it(server: RunningSer
             await staff.screenshot(path=str(Path(target) / "staff-reports.png"), full_page=True)
         assert errors == []
         await browser.close()
+
+
+async def test_an_escalated_chat_arrives_and_is_answered(tmp_path: Path) -> None:
+    """转人工 in office hours: the chat appears in the staff queue by itself, the reply reaches the
+    user, and ending the human service tells them. The server gets a calendar whose office hours
+    cover the whole of today, so the test does not depend on when it runs."""
+    from datetime import datetime, timedelta, timezone
+
+    from playwright.async_api import async_playwright, expect
+
+    from tests.conftest import running_server
+
+    assert CHROMIUM is not None
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    calendar = tmp_path / "calendar.yaml"
+    calendar.write_text(
+        f'extra_holidays: []\nextra_workdays: ["{today}"]\nhours:\n  - ["00:00", "23:59"]\n', encoding="utf-8"
+    )
+    with running_server(tmp_path, {"YIQIBAN_CALENDAR": str(calendar)}) as server:
+        await asyncio.to_thread(add_staff, server.db, "centre1", "dispatcher")
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            user = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+            staff = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+            await staff.goto(f"{server.base}/staff/login")
+            await staff.fill("input[name=username]", "centre1")
+            await staff.fill("input[name=password]", PASSWORD)
+            await staff.click("button:has-text('登录')")
+            await expect(staff.locator("h2", has_text="待人工回复")).to_be_visible(timeout=15000)
+
+            await user.goto(server.base)
+            await expect(user.locator(BOT).first).to_be_visible(timeout=15000)
+            await user.fill("#input", "转人工")
+            await user.click("#send")
+            waiting = staff.locator("a[href^='/staff/chats/web/']")
+            await expect(waiting).to_have_count(1, timeout=15000)  # arrived without a reload by hand
+            await waiting.click()
+            await expect(staff.locator("p", has_text="转人工")).to_be_visible(timeout=15000)
+            await staff.fill("textarea[name=text]", "您好，我是 12345 的工作人员，请问有什么可以帮您？")
+            await staff.click("button:has-text('发送')")
+            await expect(user.locator(BOT).filter(has_text="【工作人员】您好，我是 12345")).to_have_count(
+                1, timeout=20000
+            )
+            await staff.click("button:has-text('结束人工服务')")
+            await expect(user.locator(BOT).filter(has_text="人工服务已结束")).to_have_count(1, timeout=20000)
+            await browser.close()
