@@ -8,37 +8,36 @@ order by URL answers 404, the same as an order that does not exist.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.app import KB_OVERLAY
 from bot.core.engine import Core
 from bot.core.flows.handoff import STATE as ESCALATED
-from bot.core.messages import Address
 from bot.dispatch import unit_name
-from bot.schedule.producers import work_time_between
 from bot.staff.accounts import ROLE_LABELS, Account, Role
-from bot.staff.actions import REOPEN, ConsoleActions, allowed_actions, canned_replies
-from bot.staff.kb import KbEditError, KnowledgeEditor
-from bot.staff.pages import esc, fields, login_form, page, select, table
-from bot.staff.reports import Reports
-from bot.staff.store import SESSION_HOURS, Session, StaffStore
+from bot.staff.actions import REOPEN, allowed_actions
+from bot.staff.base import (
+    INLINE_TYPES,
+    NOT_FOUND,
+    QUEUE_LIMIT,
+    ConsoleBase,
+    sla,
+)
+from bot.staff.chats import ChatRoutes
+from bot.staff.pages import esc, fields, page, select, table
+from bot.staff.store import Session
+from bot.staff.upkeep import UpkeepRoutes
 from bot.store.db import Database, StoreError
-from bot.store.orders import SqliteWorkOrderRepo
-from bot.workdays import WorkCalendar
 from bot.workorder import (
     ACTION_LABELS,
     STATUS_LABELS,
-    TERMINAL,
     TYPE_LABELS,
     URGENCY_LABELS,
     OrderType,
@@ -46,102 +45,10 @@ from bot.workorder import (
     Urgency,
     WorkOrder,
 )
-from knowledge.writer import entry_yaml
-
-COOKIE = "yiqiban_staff"
-MAX_FORM = 16 * 1024
-QUEUE_LIMIT = 500
-NOT_FOUND = "没有这个工单，或您无权查看。"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})  # never SVG: it runs
-READ_ONLY = '<p class="muted">（只读：您的角色不能修改知识库）</p>'
-NEW_ENTRY = """id: faq-local-001
-kind: faq
-category: 本地编辑
-question: 这里写标准问题
-answer: |
-  这里写答复（写明办理方式、时限、材料等）。
-paraphrases:
-  - 用户的第一种问法
-  - 用户的第二种问法
-  - 用户的第三种问法
-sample: true
-"""
 
 
-def sla(order: WorkOrder, now: datetime, calendar: WorkCalendar) -> tuple[str, bool]:
-    """The order's clock as staff read it, and whether it is overdue."""
-    if order.deadline is None or order.status in TERMINAL or order.status is Status.resolved:
-        return ("—", False)
-    if order.deadline < now:
-        days = calendar.workdays_between(order.deadline, now)
-        late = (
-            f"{days} 个工作日"
-            if days
-            else f"{max(1, int((now - order.deadline).total_seconds() // 3600))} 小时"
-        )
-        return (f"超期 {late}", True)
-    left = work_time_between(calendar, now, order.deadline).total_seconds() / 3600
-    return (f"剩余 {left:.1f} 工作小时", False)
-
-
-class StaffConsole:
-    def __init__(
-        self, core: Core, db: Database, clock: Callable[[], datetime], wake: Callable[[], None]
-    ) -> None:
-        self.core, self.db, self.clock, self.calendar = core, db, clock, core.deps.calendar
-        self.staff, self.orders = StaffStore(db), SqliteWorkOrderRepo(db)
-        self.actions = ConsoleActions(db, core.deps.tickets, clock, wake)
-        self.kb = KnowledgeEditor(core, db.path.parent / KB_OVERLAY, self.staff, clock)
-        self.reports = Reports(core.deps.tickets, core.deps.calendar)
-
-    # -- sessions -----------------------------------------------------------------------------------
-
-    async def _session(self, request: Request) -> Session | None:
-        return await self.staff.session(request.cookies.get(COOKIE, ""), self.clock())
-
-    @staticmethod
-    async def _form(request: Request) -> dict[str, str]:
-        body = await request.body()
-        if len(body) > MAX_FORM:
-            return {}
-        parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in parsed.items()}
-
-    async def login_page(self, request: Request) -> Response:
-        if await self._session(request) is not None:
-            return RedirectResponse("/staff/", status_code=303)
-        return HTMLResponse(login_form())
-
-    async def login(self, request: Request) -> Response:
-        form = await self._form(request)
-        username, password = form.get("username", ""), form.get("password", "")
-        session = await self.staff.login(username, password, self.clock())
-        if session is None:
-            return HTMLResponse(login_form("用户名或密码不正确。", username), status_code=401)
-        response = RedirectResponse("/staff/", status_code=303)
-        response.set_cookie(
-            COOKIE,
-            session.token,
-            max_age=SESSION_HOURS * 3600,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/staff",
-        )
-        return response
-
-    async def logout(self, request: Request) -> Response:
-        session = await self._session(request)
-        if session is not None and self._csrf_ok(session, await self._form(request)):
-            await self.staff.logout(session, self.clock())
-        response = RedirectResponse("/staff/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/staff")
-        return response
-
-    @staticmethod
-    def _csrf_ok(session: Session, form: dict[str, str]) -> bool:
-        return hmac.compare_digest(form.get("csrf", ""), session.csrf)
+class StaffConsole(ChatRoutes, UpkeepRoutes, ConsoleBase):
+    """The queue and the order pages; the other routes come from the groups it inherits."""
 
     # -- the queue ----------------------------------------------------------------------------------
 
@@ -272,13 +179,6 @@ class StaffConsole:
 
     # -- one order ----------------------------------------------------------------------------------
 
-    async def _order_for(self, session: Session, number: str) -> WorkOrder | None:
-        order = await self.orders.get(number)
-        if order is None or not session.account.may_see(order):
-            await self.staff.audit(session.account.id, "order.denied", number[:40], "", self.clock())
-            return None
-        return order
-
     async def order_page(self, request: Request) -> Response:
         session = await self._session(request)
         if session is None:
@@ -399,18 +299,6 @@ class StaffConsole:
             return JSONResponse({"error": NOT_FOUND}, status_code=404)
         return JSONResponse(self._order_json(session.account, order, self.clock()))
 
-    # -- writing ------------------------------------------------------------------------------------
-
-    async def _posted(self, request: Request) -> tuple[Session, dict[str, str]] | Response:
-        """The session and form of a POST, or the response refusing it (no session, bad CSRF)."""
-        session = await self._session(request)
-        if session is None:
-            return RedirectResponse("/staff/login", status_code=303)
-        form = await self._form(request)
-        if not self._csrf_ok(session, form):
-            return HTMLResponse(page("错误", "<p>页面已过期，请刷新后重试。</p>"), status_code=403)
-        return session, form
-
     async def _order_post(
         self, request: Request, do: Callable[[Session, WorkOrder, dict[str, str]], Awaitable[object]]
     ) -> Response:
@@ -445,241 +333,6 @@ class StaffConsole:
             await self.actions.act(session.account, order, form.get("action", ""), form)
 
         return await self._order_post(request, do)
-
-    # -- escalated chats ------------------------------------------------------------------------------
-
-    async def _escalated(self) -> list[dict[str, str]]:
-        rows = await self.db.fetchall(
-            "SELECT d.channel, d.chat_id, d.updated_at, (SELECT m.text FROM messages m "
-            "WHERE m.channel = d.channel AND m.chat_id = d.chat_id AND m.direction = 'in' "
-            "ORDER BY m.id DESC LIMIT 1) AS last "
-            "FROM dialogs d WHERE d.state = ? ORDER BY d.updated_at",
-            (ESCALATED,),
-        )
-        return [{k: str(r[k] or "") for k in ("channel", "chat_id", "updated_at", "last")} for r in rows]
-
-    def _may_chat(self, account: Account) -> bool:
-        """Escalated chats are the 12345 centre's (no unit holds them yet)."""
-        return account.role in (Role.admin, Role.dispatcher)
-
-    async def chat_page(self, request: Request, error: str = "") -> Response:
-        session = await self._session(request)
-        if session is None:
-            return RedirectResponse("/staff/login", status_code=303)
-        if not self._may_chat(session.account):
-            return HTMLResponse(page("会话", "<p>无权查看。</p>"), status_code=404)
-        address = Address(request.path_params["channel"], request.path_params["chat_id"])
-        transcript = await self._chat_transcript(address)
-        base = f"/staff/chats/{esc(address.channel)}/{esc(address.chat_id)}"
-        message = f'<p class="error">{esc(error)}</p>' if error else ""
-        body = (
-            f"<h2>人工服务会话 {esc(address.channel)}:{esc(address.chat_id)}</h2>{message}"
-            f"<div class='box'>{transcript}</div>"
-            + self._reply_form(f"{base}/reply", session.csrf)
-            + f'<form method="post" action="{base}/end">'
-            f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
-            "<button>结束人工服务</button></form>"
-        )
-        return HTMLResponse(page("会话", body, user=session.account.display_name, csrf=session.csrf))
-
-    async def chat_reply(self, request: Request) -> Response:
-        posted = await self._posted(request)
-        if isinstance(posted, Response):
-            return posted
-        session, form = posted
-        if not self._may_chat(session.account):
-            return HTMLResponse(page("会话", "<p>无权查看。</p>"), status_code=404)
-        address = Address(request.path_params["channel"], request.path_params["chat_id"])
-        try:
-            await self.actions.reply(
-                session.account, address, form.get("text", "").strip() or form.get("canned", "")
-            )
-        except ValueError as exc:
-            return await self.chat_page(request, error=str(exc))
-        return RedirectResponse(f"/staff/chats/{address.channel}/{address.chat_id}", status_code=303)
-
-    async def chat_end(self, request: Request) -> Response:
-        posted = await self._posted(request)
-        if isinstance(posted, Response):
-            return posted
-        session, _ = posted
-        if not self._may_chat(session.account):
-            return HTMLResponse(page("会话", "<p>无权查看。</p>"), status_code=404)
-        address = Address(request.path_params["channel"], request.path_params["chat_id"])
-        if await self.core.end_escalation(address):
-            await self.actions.reply(
-                session.account, address, "本次人工服务已结束，如有需要可以随时再联系我们。"
-            )
-        await self.staff.audit(
-            session.account.id, "chat.end", f"{address.channel}:{address.chat_id}", "", self.clock()
-        )
-        return RedirectResponse("/staff/", status_code=303)
-
-    async def _chat_transcript(self, address: Address) -> str:
-        rows = await self.db.fetchall(
-            "SELECT direction, text, button, at FROM messages WHERE channel = ? AND chat_id = ? "
-            "ORDER BY id DESC LIMIT 200",
-            (address.channel, address.chat_id),
-        )
-        return _lines(list(reversed(rows)))
-
-    @staticmethod
-    def _reply_form(action: str, csrf: str) -> str:
-        options = "".join(f"<option>{esc(c)}</option>" for c in canned_replies())
-        return (
-            f'<form method="post" action="{esc(action)}" class="box"><h3>回复用户</h3>'
-            f'<input type="hidden" name="csrf" value="{esc(csrf)}">'
-            '<p><textarea name="text" rows="3" cols="60" placeholder="输入回复；留空则发送所选常用语">'
-            "</textarea></p>"
-            f'<p>常用语 <select name="canned">{options}</select> <button>发送</button></p></form>'
-        )
-
-    # -- reports and the staff inbox -----------------------------------------------------------------
-
-    async def reports_page(self, request: Request) -> Response:
-        session = await self._session(request)
-        if session is None:
-            return RedirectResponse("/staff/login", status_code=303)
-        try:
-            body = await self.reports.page(session.account, self.clock(), request.query_params.get("month"))
-        except ValueError as exc:
-            body, status = f'<p class="error">{esc(exc)}</p>', 400
-        else:
-            status = 200
-        await self.staff.audit(
-            session.account.id, "reports.view", request.query_params.get("month", ""), "", self.clock()
-        )
-        return HTMLResponse(
-            page("报表", body, user=session.account.display_name, csrf=session.csrf), status_code=status
-        )
-
-    async def reports_export(self, request: Request) -> Response:
-        session = await self._session(request)
-        if session is None:
-            return RedirectResponse("/staff/login", status_code=303)
-        kind = request.path_params["kind"]
-        if kind not in ("csv", "xlsx"):
-            return HTMLResponse(page("报表", "<p>只能导出 CSV 或 Excel（xlsx）。</p>"), status_code=404)
-        month = request.query_params.get("month")
-        try:
-            data = await self.reports.export(session.account, self.clock(), month, kind)
-        except ValueError as exc:
-            return HTMLResponse(page("报表", f'<p class="error">{esc(exc)}</p>'), status_code=400)
-        await self.staff.audit(session.account.id, f"export.{kind}", month or "", "", self.clock())
-        media = "text/csv; charset=utf-8" if kind == "csv" else XLSX
-        name = f"orders-{month or 'this-month'}.{kind}"
-        return Response(
-            data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-        )
-
-    async def inbox(self, request: Request) -> Response:
-        """Reminders, warnings, 催办, 督办 and summaries the scheduler delivered to staff."""
-        session = await self._session(request)
-        if session is None:
-            return RedirectResponse("/staff/login", status_code=303)
-        account = session.account
-        where, params = ("WHERE unit = ?", (account.unit,)) if account.role is Role.handler else ("", ())
-        rows = await self.db.fetchall(
-            f"SELECT audience, unit, kind, text, created_at FROM staff_inbox {where} "
-            "ORDER BY id DESC LIMIT 200",
-            params,
-        )
-        shown = ([esc(r["created_at"][:16]), esc(r["unit"]), esc(r["kind"]), esc(r["text"])] for r in rows)
-        body = "<h2>工作消息</h2>" + table(["时间", "对象", "种类", "内容"], shown)
-        return HTMLResponse(page("工作消息", body, user=account.display_name, csrf=session.csrf))
-
-    # -- knowledge base ------------------------------------------------------------------------------
-
-    async def kb_list(self, request: Request) -> Response:
-        session = await self._session(request)
-        if session is None:
-            return RedirectResponse("/staff/login", status_code=303)
-        q = request.query_params.get("q", "").strip()
-        entries = [e for e in self.kb.kb if not q or q in e.id or q in e.title or q in e.category]
-        rows = (
-            [
-                f'<a href="/staff/kb/{esc(e.id)}">{esc(e.id)}</a>',
-                esc(e.title),
-                esc(e.kind),
-                esc(e.category),
-                "示例数据" if e.sample else "有出处",
-            ]
-            for e in entries
-        )
-        add = '<p><a href="/staff/kb/new">新增条目</a></p>' if self.kb.may_edit(session.account) else ""
-        body = (
-            f"<h2>知识库 <small class='muted'>{len(entries)} 条</small></h2>{add}"
-            '<form class="filters" method="get">'
-            f'<input name="q" value="{esc(q)}" placeholder="编号、标题或类别">'
-            "<button>搜索</button></form>" + table(["编号", "标题", "类型", "类别", "来源"], rows)
-        )
-        return HTMLResponse(page("知识库", body, user=session.account.display_name, csrf=session.csrf))
-
-    async def kb_entry(
-        self, request: Request, text: str | None = None, error: str = "", status: int = 200
-    ) -> Response:
-        session = await self._session(request)
-        if session is None:
-            return RedirectResponse("/staff/login", status_code=303)
-        entry_id = request.path_params.get("entry_id", "")
-        entry = self.kb.kb.get(entry_id) if entry_id else None
-        if entry_id and entry is None:
-            return HTMLResponse(page("知识库", "<p>没有这个条目。</p>"), status_code=404)
-        if text is None:
-            text = entry_yaml(entry) if entry is not None else NEW_ENTRY
-        editable = self.kb.may_edit(session.account)
-        message = f'<p class="error">{esc(error)}</p>' if error else ""
-        form = (
-            f'<form method="post" action="/staff/kb/save" class="box"><input type="hidden" name="csrf" '
-            f'value="{esc(session.csrf)}"><input type="hidden" name="expected" value="{esc(entry_id)}">'
-            f'<p><textarea name="text" rows="24" cols="100"{"" if editable else " readonly"}>'
-            f"{esc(text)}</textarea></p>"
-            + ("<p><button>保存并立即生效</button></p>" if editable else READ_ONLY)
-            + "</form>"
-        )
-        title = f"条目 {entry_id}" if entry_id else "新增条目"
-        body = f"<h2>{esc(title)}</h2>{message}{form}"
-        return HTMLResponse(
-            page("知识库", body, user=session.account.display_name, csrf=session.csrf), status_code=status
-        )
-
-    async def kb_save(self, request: Request) -> Response:
-        posted = await self._posted(request)
-        if isinstance(posted, Response):
-            return posted
-        session, form = posted
-        expected = form.get("expected") or None
-        try:
-            entry = await self.kb.save(session.account, form.get("text", ""), expected)
-        except KbEditError as exc:
-            request.path_params["entry_id"] = expected or ""
-            return await self.kb_entry(request, text=form.get("text", ""), error=str(exc), status=400)
-        return RedirectResponse(f"/staff/kb/{entry.id}", status_code=303)
-
-    async def _transcript(self, order: WorkOrder) -> str:
-        """The petitioner's chat messages (every channel they used), as text, never as HTML."""
-        rows = await self.db.fetchall(
-            "SELECT m.direction, m.text, m.button, m.at FROM messages m JOIN identities i "
-            "ON i.channel = m.channel AND i.external_id = m.chat_id WHERE i.person_id = ? "
-            "ORDER BY m.id DESC LIMIT 200",
-            (order.petitioner,),
-        )
-        return _lines(list(reversed(rows)))
-
-
-def _lines(rows: list[Any]) -> str:
-    """Messages as text lines (never as HTML), oldest first."""
-    if not rows:
-        return '<p class="muted">（无对话记录）</p>'
-    lines = []
-    for r in rows:
-        who = "用户" if r["direction"] == "in" else "机器人/工作人员"
-        said = r["text"] if r["text"] is not None else f"[按钮 {r['button']}]"
-        lines.append(
-            f'<p class="msg-{esc(r["direction"])}"><span class="muted">{esc(r["at"][:16])} {who}：</span>'
-            f"{esc(said)}</p>"
-        )
-    return "".join(lines)
 
 
 def create_staff_app(
