@@ -1,9 +1,7 @@
-"""The staff console's routes, mounted at /staff by `bot.adapters.web.create_web_app`.
+"""The staff console's queue and order routes, and the Starlette app that mounts every route of
+the console at /staff (`create_staff_app`, used by `bot.adapters.web.create_web_app`).
 
-Sessions: a random token in an HttpOnly, SameSite=Strict cookie (only its hash is stored) plus a
-per-session CSRF token that every form posts back. Visibility is enforced on the server for pages
-and the JSON API alike: a handler sees only their unit's orders, and asking for another unit's
-order by URL answers 404, the same as an order that does not exist.
+Sessions, CSRF and who may see what: `bot.staff.base`.
 """
 
 from __future__ import annotations
