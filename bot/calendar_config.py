@@ -8,12 +8,12 @@ and field rather than a silently wrong deadline.
 from __future__ import annotations
 
 from datetime import date, time
-from importlib import resources
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.datafiles import read_data_file
 from bot.workdays import WorkCalendar
 from knowledge.yamlio import parse_yaml
 
@@ -32,11 +32,9 @@ class CalendarConfigError(ValueError):
 
 def load_calendar(path: Path | None = None) -> WorkCalendar:
     """The bundled calendar file, or `path`."""
-    if path is None:
-        source = resources.files("bot").joinpath("data/calendar.yaml")
-        where, text = "bot/data/calendar.yaml", source.read_text(encoding="utf-8")
-    else:
-        where, text = str(path), path.read_text(encoding="utf-8")
+    where, text = read_data_file(
+        path, "data/calendar.yaml", lambda w, msg: CalendarConfigError(f"{w}：{msg}")
+    )
     try:
         doc = parse_yaml(text) or {}
     except (yaml.YAMLError, ValueError) as exc:  # PyYAML builds dates itself: 2026-13-01 fails here

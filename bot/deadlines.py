@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.datafiles import read_data_file
 from bot.workdays import WorkCalendar
 from bot.workorder import WorkOrder
 
@@ -154,15 +154,7 @@ class DeadlinePolicy:
     @classmethod
     def load(cls, path: Path | str | None = None) -> DeadlinePolicy:
         """Read and validate `path`, or the bundled `bot/data/deadlines.yaml` when None."""
-        if path is None:
-            where = f"bot/{BUNDLED}"
-            text = resources.files("bot").joinpath(BUNDLED).read_text(encoding="utf-8")
-        else:
-            where = str(path)
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise DeadlineConfigError(where, None, f"无法读取文件：{exc}") from None
+        where, text = read_data_file(path, BUNDLED, lambda where, msg: DeadlineConfigError(where, None, msg))
         return cls.from_text(text, where)
 
     @classmethod

@@ -20,13 +20,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.datafiles import read_data_file
 from bot.schedule.model import Item, Kind, Target
 from bot.store.db import CST
 from bot.workdays import WorkCalendar
@@ -163,15 +163,7 @@ class PollSet:
 
 def load_polls(path: Path | str | None = None) -> PollSet:
     """Read and validate `path`, or the bundled `bot/data/polls.yaml` when None."""
-    if path is None:
-        where = f"bot/{BUNDLED}"
-        text = resources.files("bot").joinpath(BUNDLED).read_text(encoding="utf-8")
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PollConfigError(where, None, f"无法读取文件：{exc}") from None
+    where, text = read_data_file(path, BUNDLED, lambda where, msg: PollConfigError(where, None, msg))
     return polls_from_text(text, where)
 
 

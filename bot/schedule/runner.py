@@ -121,6 +121,7 @@ class Scheduler:
         self._active = 0  # passes started by APScheduler and not finished
         self._idle = asyncio.Event()
         self._idle.set()
+        self._pass_done = asyncio.Event()  # replaced after each pass: see `next_pass`
 
     # -- one pass ---------------------------------------------------------------------------------
 
@@ -398,3 +399,9 @@ class Scheduler:
             self._active -= 1
             if not self._active:
                 self._idle.set()
+            done, self._pass_done = self._pass_done, asyncio.Event()
+            done.set()
+
+    async def next_pass(self) -> None:
+        """Wait until the next pass the running scheduler starts (a wake-up, a poke) has finished."""
+        await self._pass_done.wait()

@@ -6,6 +6,7 @@ anything else: once, within the platform's limits, never lost in a restart.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -83,8 +84,7 @@ class ConsoleActions:
         else:
             target = Target(to.channel, to.chat_id)
         body = f"【工作人员】{text}"
-        seq = await self.db.fetchone("SELECT count(*) FROM staff_audit WHERE account_id = ?", (account.id,))
-        key = f"staff_reply:{account.id}:{seq[0] if seq else 0}:{to_db(now)}"
+        key = f"staff_reply:{uuid.uuid4().hex}"  # every reply is its own push
         payload: dict[str, Any] = {"order": about} if about else {}
         await self.schedule.add([Item(Kind.staff_reply, target, now, body, key, payload=payload)], now)
         await self._log_out(target, body, now)

@@ -43,3 +43,13 @@ def test_bad_calendar_files_name_the_problem(tmp_path: Path, text: str, needle: 
     with pytest.raises(CalendarConfigError, match=needle) as info:
         load_calendar(path)
     assert "calendar.yaml" in str(info.value)
+
+
+def test_an_unreadable_calendar_file_is_named_in_the_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-calendar.yaml"
+    with pytest.raises(CalendarConfigError, match=r"no-such-calendar\.yaml：无法读取文件"):
+        load_calendar(missing)
+    garbled = tmp_path / "gbk.yaml"
+    garbled.write_bytes("extra_holidays: [] # 二七区".encode("gbk"))
+    with pytest.raises(CalendarConfigError, match=r"gbk\.yaml：无法读取文件"):
+        load_calendar(garbled)

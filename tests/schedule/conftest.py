@@ -6,7 +6,7 @@ Built like tests/adapters/conftest.py on purpose: test packages do not import ea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,18 @@ from bot.calendar_config import load_calendar
 from bot.filing import NewOrder
 from bot.schedule.runner import Pusher, Scheduler
 from bot.store import Database, open_db
-from bot.workorder import OrderType, Source, Urgency, WorkOrder
+from bot.workorder import Action, OrderType, Source, Urgency, WorkOrder
 from intents.classifier import KnowledgeMatcher
 from knowledge.loader import KnowledgeBase
 from tests.conftest import Clock
+
+Step = tuple[Action, dict[str, Any]]
+IN_PROGRESS: list[Step] = [
+    (Action.accept, {}),
+    (Action.dispatch, {"unit": "区住建局"}),
+    (Action.acknowledge, {}),
+]
+CLOSED: list[Step] = [*IN_PROGRESS, (Action.resolve, {"result": "道路已修复。"})]
 
 
 async def no_sleep(seconds: float) -> None:
@@ -84,6 +92,11 @@ class Env:
             **changes,
         }
         return await self.tickets.repo.file(NewOrder(**fields), by="test", at=self.clock())
+
+    async def walk(self, number: str, steps: Sequence[Step]) -> None:
+        """Take the order through `steps` now, as staff would."""
+        for action, params in steps:
+            await self.tickets.act(number, action, by="staff:1", at=self.clock(), **params)
 
     async def states(self) -> dict[str, str]:
         rows = await self.db.fetchall("SELECT key, state FROM schedule ORDER BY id")

@@ -11,6 +11,7 @@ import pytest
 
 from bot.schedule.model import Item, Kind, State, Target
 from bot.workorder import Action
+from tests.schedule.conftest import CLOSED, IN_PROGRESS
 
 
 async def test_a_notice_reaches_the_web_chat_once(env: Any) -> None:
@@ -119,15 +120,8 @@ async def test_a_person_reachable_only_in_the_terminal_is_a_recorded_failure(env
 async def test_the_visit_after_closing_arrives_next_working_day_and_can_be_answered(env: Any) -> None:
     token, person = await env.web_user()
     order = await env.file_for(person)
-    steps: list[tuple[Action, dict[str, Any]]] = [
-        (Action.accept, {}),
-        (Action.dispatch, {"unit": "区住建局"}),
-        (Action.acknowledge, {}),
-        (Action.resolve, {"result": "道路已修复。"}),
-    ]
     env.clock.now = env.at("2026-11-27T15:00")  # a Friday afternoon
-    for action, params in steps:
-        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    await env.walk(order.number, CLOSED)
     await env.scheduler.tick()
     await env.pending(token)  # the notices (受理, 办结) read
 
@@ -156,13 +150,7 @@ async def test_an_unanswered_visit_gets_one_reminder_then_is_archived_unrated(en
     token, person = await env.web_user()
     order = await env.file_for(person)
     env.clock.now = env.at("2026-11-27T15:00")  # Friday: 回访 Monday, reminder Tuesday, 未评价 Wednesday
-    for action, params in [
-        (Action.accept, {}),
-        (Action.dispatch, {"unit": "区住建局"}),
-        (Action.acknowledge, {}),
-        (Action.resolve, {"result": "道路已修复。"}),
-    ]:
-        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    await env.walk(order.number, CLOSED)
     seen: list[str] = []
     for day in ("2026-11-30", "2026-12-01", "2026-12-02"):
         env.clock.now = env.at(f"{day}T10:00")
@@ -204,12 +192,7 @@ async def test_the_weekly_overdue_list_goes_out_once_a_week(env: Any) -> None:
 async def test_a_late_order_is_urged_then_supervised_and_both_are_on_its_record(env: Any) -> None:
     _, person = await env.web_user()
     order = await env.file_for(person)
-    for action, params in [
-        (Action.accept, {}),
-        (Action.dispatch, {"unit": "区住建局"}),
-        (Action.acknowledge, {}),
-    ]:
-        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    await env.walk(order.number, IN_PROGRESS)
     deadline = (await env.tickets.get(order.number)).deadline
     assert deadline is not None
     day = env.clock().date()
@@ -232,15 +215,17 @@ async def test_a_late_order_is_urged_then_supervised_and_both_are_on_its_record(
 async def test_a_bad_rating_tells_the_leader_and_plans_a_second_visit(env: Any) -> None:
     _, person = await env.web_user()
     order = await env.file_for(person)
-    for action, params in [
-        (Action.accept, {}),
-        (Action.dispatch, {"unit": "urban"}),
-        (Action.acknowledge, {}),
-        (Action.resolve, {"result": "已清理。"}),
-        (Action.start_visit, {}),
-        (Action.rate, {"rating": "unsatisfied"}),
-    ]:
-        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    await env.walk(
+        order.number,
+        [
+            (Action.accept, {}),
+            (Action.dispatch, {"unit": "urban"}),
+            (Action.acknowledge, {}),
+            (Action.resolve, {"result": "已清理。"}),
+            (Action.start_visit, {}),
+            (Action.rate, {"rating": "unsatisfied"}),
+        ],
+    )
     await env.scheduler.tick()
     [told] = await env.db.fetchall("SELECT audience, unit, text FROM staff_inbox WHERE kind = 'supervise'")
     assert (told["audience"], told["unit"]) == ("leader", "urban")
@@ -270,13 +255,8 @@ async def test_the_running_scheduler_catches_up_at_start_and_wakes_when_poked(en
         new = Item(Kind.notice, Target("person", person), env.clock(), "新排入的通知", "n:new")
         await env.scheduler.store.add([new], env.clock())
         env.scheduler.poke()
-        texts: list[str] = []
-        for _ in range(500):  # up to ~5 s for APScheduler's executor to run the pass
-            texts += await env.pending(token)
-            if texts:
-                break
-            await asyncio.sleep(0.01)
-        assert texts == ["新排入的通知"]
+        await asyncio.wait_for(env.scheduler.next_pass(), 10)  # APScheduler runs it, not the test
+        assert await env.pending(token) == ["新排入的通知"]
     finally:
         await env.scheduler.stop()
 
@@ -284,12 +264,7 @@ async def test_the_running_scheduler_catches_up_at_start_and_wakes_when_poked(en
 async def test_a_pass_repeated_after_a_crash_does_not_urge_twice(env: Any, monkeypatch: Any) -> None:
     _, person = await env.web_user()
     order = await env.file_for(person)
-    for action, params in [
-        (Action.accept, {}),
-        (Action.dispatch, {"unit": "区住建局"}),
-        (Action.acknowledge, {}),
-    ]:
-        await env.tickets.act(order.number, action, by="staff:1", at=env.clock(), **params)
+    await env.walk(order.number, IN_PROGRESS)
     [row] = await env.db.fetchall("SELECT due_at FROM schedule WHERE kind = 'urge'")
     env.clock.now = env.at(row["due_at"][:16])
     real_settle = env.scheduler.store.settle
